@@ -1,0 +1,92 @@
+/**
+ * The resolved, validated configuration. Durations are milliseconds, sizes bytes.
+ * Every field is filled (defaults applied) and the whole object is deeply frozen.
+ * Documentation of each key and its default lives in README.md ("Configuration reference").
+ */
+export type Engine = 'uws' | 'node';
+export type Balance = 'roundrobin' | 'leastconn' | 'first';
+export type HttpReuse = 'never' | 'safe' | 'aggressive' | 'always';
+
+export interface HostPort { host: string; port: number }
+
+export interface ListenerConfig {
+  name: string;
+  bind: HostPort;
+  engine: Engine;
+  tls: { cert: string; key: string };
+  farm: string;
+  timeouts: { client: number; httpRequest: number; httpKeepAlive: number };
+}
+
+export interface PoolConfig {
+  maxConn: number;
+  maxIdle: number; // default: maxConn
+  minIdle: number;
+  idleTimeout: number;
+  provenWindow: number;
+  maxReuse: number; // 0 = unlimited
+  maxAge: number; // 0 = unlimited
+}
+
+export interface HealthConfig {
+  enabled: boolean; // true when `health` is present in the file
+  path: string;
+  method: string;
+  expectStatus: number;
+  inter: number;
+  fastinter: number;
+  downinter: number;
+  rise: number;
+  fall: number;
+  disableOn404: boolean;
+}
+
+export interface FarmTlsConfig {
+  ca: string | null; // null: the system's CAs
+  /**
+   * `{kind:'fixed', name}` | `{kind:'host'}` (the request's Host) | `{kind:'none'}` |
+   * `{kind:'address'}` (default when `sni` is absent: each server's address host name, or no SNI
+   * when that host is an IP address).
+   */
+  sni: { kind: 'fixed'; name: string } | { kind: 'host' } | { kind: 'none' } | { kind: 'address' };
+  verify: boolean;
+  cert: string | null; // client certificate toward the farm
+  key: string | null;
+}
+
+export interface ServerConfig {
+  name: string;
+  address: HostPort;
+  weight: number;
+  backup: boolean;
+  pool: PoolConfig; // farm pool merged with the per-server override
+}
+
+export interface FarmConfig {
+  name: string;
+  balance: Balance;
+  httpReuse: HttpReuse;
+  retries: number;
+  redispatch: boolean;
+  retryOn: string[]; // 'conn-failure' | 'empty-response' | 'junk-response' | 'response-timeout' | '503' ...
+  replayBuffer: number;
+  timeouts: { connect: number; server: number; queue: number };
+  tls: FarmTlsConfig;
+  pool: PoolConfig;
+  health: HealthConfig;
+  servers: ServerConfig[];
+}
+
+export interface AdminConfig { bind: HostPort; tokenFile: string | null }
+
+export interface LogConfig { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; access: boolean }
+
+export interface GatewayConfig {
+  listeners: ListenerConfig[];
+  admin: AdminConfig | null;
+  log: LogConfig;
+  farms: FarmConfig[];
+}
+
+/** One validation problem: `path` is the YAML key path, e.g. `farms[0].pool.max-conn`. */
+export interface ConfigIssue { path: string; message: string }

@@ -1,0 +1,145 @@
+/**
+ * Loading a configuration file: YAML → environment substitution → schema → file references.
+ * Every problem found is reported at once, each with its key path as written in the file.
+ * A successful result is fully resolved (defaults applied, file paths absolute and readable) and
+ * deeply frozen.
+ */
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument, type Document } from 'yaml';
+import { formatKeyPath, validateConfig, type KeyPath, type SchemaIssue } from './config-schema.js';
+import type { ConfigIssue, GatewayConfig } from './config-types.js';
+import { expandEnvInYaml, protectReferences } from './env-expand.js';
+
+export type LoadResult = { ok: true; config: GatewayConfig } | { ok: false; issues: ConfigIssue[] };
+
+/** One line per issue: `  <path>: <message>`. */
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
+}
+
+const isUnder = (path: KeyPath, prefix: KeyPath) => prefix.length <= path.length && prefix.every((p, i) => path[i] === p);
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** A readable regular file, or why not. */
+function fileProblem(file: string): string | null {
+  try {
+    if (!statSync(file).isFile()) return `not a regular file: ${file}`;
+    accessSync(file, constants.R_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `file not found: ${file}`;
+    return `cannot read ${file}: ${code ?? String(err)}`;
+  }
+}
+
+/** 1-based line and column of `offset` in `text`. */
+function linePos(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return { line: before.split('\n').length, col: offset - lineStart + 1 };
+}
+
+/** Keys holding file paths, as patterns over the raw document (`*`: every list item). */
+const FILE_KEYS: KeyPath[] = [
+  ['listeners', '*', 'tls', 'cert'], ['listeners', '*', 'tls', 'key'],
+  ['farms', '*', 'tls', 'ca'], ['farms', '*', 'tls', 'cert'], ['farms', '*', 'tls', 'key'],
+  ['admin', 'token-file'],
+];
+
+/** Every non-empty string at a FILE_KEYS position, with its concrete path and the object holding it. */
+function fileRefs(data: unknown): Array<{ path: KeyPath; holder: Record<string, unknown>; key: string }> {
+  const refs: Array<{ path: KeyPath; holder: Record<string, unknown>; key: string }> = [];
+  const visit = (node: unknown, pattern: KeyPath, path: KeyPath): void => {
+    if (typeof node !== 'object' || node === null) return;
+    const [head, ...rest] = pattern;
+    if (head === '*') {
+      if (Array.isArray(node)) node.forEach((item, i) => visit(item, rest, [...path, i]));
+      return;
+    }
+    if (Array.isArray(node) || typeof head !== 'string') return;
+    const holder = node as Record<string, unknown>;
+    if (rest.length > 0) visit(holder[head], rest, [...path, head]);
+    else if (typeof holder[head] === 'string' && holder[head] !== '') refs.push({ path: [...path, head], holder, key: head });
+  };
+  for (const pattern of FILE_KEYS) visit(data, pattern, []);
+  return refs;
+}
+
+const toConfigIssues = (issues: SchemaIssue[]): ConfigIssue[] =>
+  issues.map((i) => ({ path: formatKeyPath(i.path), message: i.message }));
+
+/** Offset in the text of the node at `path`, or of its nearest existing ancestor (a missing key). */
+function offsetOf(doc: Document, path: KeyPath): number {
+  for (let n = path.length; n > 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) return node.range[0];
+  }
+  return 0;
+}
+
+/** Issues in the order their keys appear in the file. */
+const inFileOrder = (doc: Document, issues: SchemaIssue[]): SchemaIssue[] =>
+  issues.map((issue) => ({ issue, at: offsetOf(doc, issue.path) })).sort((a, b) => a.at - b.at).map((x) => x.issue);
+
+/** `baseDir`: the directory relative file paths in the config are resolved against. */
+export function loadConfigText(text: string, env: NodeJS.ProcessEnv, baseDir: string): LoadResult {
+  const source = protectReferences(text);
+  const doc = parseDocument(source.text, { prettyErrors: false, merge: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      issues: doc.errors.map((e) => {
+        const { line, col } = linePos(text, source.sourceOffset(e.pos[0]));
+        return { path: `line ${line}, column ${col}`, message: `YAML syntax error: ${source.restore(e.message)}` };
+      }),
+    };
+  }
+
+  const envIssues = expandEnvInYaml(doc, env, source.restore);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { ok: false, issues: [{ path: 'YAML', message: (err as Error).message }] };
+  }
+  if (data === null || data === undefined) {
+    return { ok: false, issues: [...toConfigIssues(envIssues), { path: '(top level)', message: 'the configuration is empty' }] };
+  }
+
+  // Relative file paths become absolute before validation, so the validated config carries them.
+  const fileIssues: SchemaIssue[] = [];
+  for (const { path, holder, key } of fileRefs(data)) {
+    const file = resolve(baseDir, holder[key] as string);
+    holder[key] = file;
+    const problem = fileProblem(file);
+    if (problem) fileIssues.push({ path, message: problem });
+  }
+
+  const result = validateConfig(data);
+  // A value whose substitution failed is still its raw text; other complaints about it are noise.
+  const issues = [...(result.ok ? [] : result.issues), ...fileIssues].filter((i) => !envIssues.some((e) => isUnder(i.path, e.path)));
+  if (!result.ok || envIssues.length > 0 || issues.length > 0) return { ok: false, issues: toConfigIssues(inFileOrder(doc, [...envIssues, ...issues])) };
+  return { ok: true, config: deepFreeze(result.config) };
+}
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? 'config file not found' : `cannot read config file: ${code ?? String(err)}`;
+    return { ok: false, issues: [{ path: abs, message }] };
+  }
+  return loadConfigText(text, env, dirname(abs));
+}

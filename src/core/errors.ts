@@ -1,0 +1,32 @@
+/**
+ * One error catalogue with stable codes (modelled on undici's lib/core/errors.js).
+ * Codes appear in logs and in /stats `errors` counters; never rename one.
+ */
+export type ErrorCode =
+  | 'LH_CONFIG_INVALID'
+  | 'LH_CONNECT_FAILED' // TCP connect or TLS handshake to a server failed
+  | 'LH_CONNECT_TIMEOUT'
+  | 'LH_QUEUE_TIMEOUT' // waited timeouts.queue for a connection
+  | 'LH_NO_SERVER' // no server is usable in the farm
+  | 'LH_CONN_CLOSED_BEFORE_RESPONSE' // reused or fresh connection failed before any response byte
+  | 'LH_SERVER_TIMEOUT' // timeouts.server elapsed waiting for the server
+  | 'LH_BAD_RESPONSE' // server sent something that is not HTTP/1.1
+  | 'LH_RESPONSE_ABORTED' // server connection failed after the response started
+  | 'LH_CLIENT_ABORTED' // the client went away
+  | 'LH_POOL_CLOSED'
+  | 'LH_BODY_TOO_LARGE_TO_REPLAY';
+
+export class LonghaulError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'LonghaulError';
+  }
+}
+
+export function errorCode(err: unknown): string {
+  if (err instanceof LonghaulError) return err.code;
+  const c = (err as { code?: unknown } | null)?.code;
+  return typeof c === 'string' ? c : 'LH_UNKNOWN';
+}

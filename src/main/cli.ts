@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import { loadConfigFile, formatIssues } from '../config/load-config.js';
+import { createLogger } from '../core/logger.js';
+import { runDemo } from './demo.js';
+import { Gateway } from './gateway.js';
+
+const USAGE = `usage: longhaul <command> [options]
+
+  demo [--rtt MS] [--requests N] [--port P] [--once]
+                          run the built-in demo on loopback (the default command)
+  run --config FILE       run the gateway
+  check --config FILE     validate a config file; prints every error with its key path
+  help                    this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'demo', ...rest] = argv;
+  switch (command) {
+    case 'check': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      if (!values.config) return usage('check needs --config FILE');
+      const r = loadConfigFile(values.config);
+      if (!r.ok) {
+        process.stderr.write(`${values.config}: ${r.issues.length} error(s)\n${formatIssues(r.issues)}\n`);
+        return 1;
+      }
+      process.stdout.write(`${values.config}: ok (${r.config.listeners.length} listener(s), ${r.config.farms.length} farm(s), ${r.config.farms.reduce((n, f) => n + f.servers.length, 0)} server(s))\n`);
+      return 0;
+    }
+    case 'run': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      if (!values.config) return usage('run needs --config FILE');
+      const r = loadConfigFile(values.config);
+      if (!r.ok) {
+        process.stderr.write(`${values.config}: ${r.issues.length} error(s); not starting\n${formatIssues(r.issues)}\n`);
+        return 1;
+      }
+      const log = createLogger(r.config.log.level);
+      const gw = await Gateway.start(r.config, log);
+      await untilSignal();
+      log.info('stopping');
+      await gw.stop();
+      return 0;
+    }
+    case 'demo': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { rtt: { type: 'string', default: '80' }, requests: { type: 'string', default: '20' }, port: { type: 'string', default: '8443' }, once: { type: 'boolean', default: false } },
+      });
+      const demo = await runDemo({ rttMs: Number(values.rtt), requests: Number(values.requests), port: Number(values.port), stay: !values.once });
+      if (!values.once) await untilSignal();
+      await demo.stop();
+      return 0;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      return usage(`unknown command: ${command}`);
+  }
+}
+
+function usage(problem: string): number {
+  process.stderr.write(`longhaul: ${problem}\n\n${USAGE}`);
+  return 2;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`longhaul: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,133 @@
+import { Client } from 'undici';
+import type tls from 'node:tls';
+import { performance } from 'node:perf_hooks';
+
+/**
+ * One pooled TLS keep-alive connection to one server, with an explicit state (Envoy's model).
+ *
+ *   connecting ─► idle ◄─► busy ─► closed
+ *                  │         │        ▲
+ *                  └─► draining ──────┘
+ *
+ * Every state change goes through transition(). Invariants:
+ *  - a connection is `idle` only after a cleanly framed exchange (Pingora's rule): the response
+ *    ended, the server did not ask to close, and the socket is still open;
+ *  - an `idle` connection that sees a byte, FIN or error is closed (undici's parser destroys the
+ *    socket on unexpected bytes or EOF; our 'close' listener turns that into `closed`);
+ *  - `closed` is terminal, and the pool learns about it exactly once, through onState.
+ *
+ * undici is only the HTTP/1.1 codec of this one socket: its Client gets the already-connected
+ * socket through a connect function that refuses every later connect, so undici can never open
+ * a connection behind the pool's back.
+ */
+export type ConnState = 'connecting' | 'idle' | 'busy' | 'draining' | 'closed';
+
+export interface ConnectionInfo {
+  resumed: boolean;
+  setupMs: number;
+  sni: string | null;
+}
+
+export class BackendConnection {
+  static #nextId = 1;
+  readonly id = BackendConnection.#nextId++;
+  readonly createdAt = performance.now();
+  state: ConnState = 'connecting';
+  socket: tls.TLSSocket | null = null;
+  client: Client | null = null;
+  info: ConnectionInfo | null = null;
+  /** performance.now() of the end of the last exchange (or of the handshake). */
+  lastUsedAt = this.createdAt;
+  /** Completed exchanges. */
+  uses = 0;
+  /** Server's `Keep-Alive: timeout=N` hint in ms, learned from the last response. */
+  keepAliveHintMs: number | null = null;
+  closeReason = '';
+  /** Set when the pool decided to retire it (so its counters are not counted twice). */
+  retiredByPool = false;
+  #closeTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly onState: (conn: BackendConnection, from: ConnState, to: ConnState) => void) {}
+
+  /** Hands a connected socket to a fresh undici Client; the pool then moves it to idle or busy. */
+  attach(socket: tls.TLSSocket, info: ConnectionInfo, origin: string): void {
+    this.socket = socket;
+    this.info = info;
+    let handedOver = false;
+    this.client = new Client(origin, {
+      // `http:` origin on purpose: undici compares request.servername with its own for `https:`
+      // origins and reconnects when a Host differs; TLS is already done by the pool.
+      connect: (_opts, cb) => {
+        const give = handedOver ? null : socket;
+        handedOver = true;
+        // undici expects the callback asynchronously.
+        queueMicrotask(() => {
+          if (give && !give.destroyed) cb(null, give as never);
+          else cb(new Error('longhaul: backend connection cannot reconnect'), null);
+        });
+      },
+      pipelining: 1,
+      // The pool purges idle connections itself (hint and idle-timeout minus a margin, with
+      // precise timers); undici's coarse keep-alive timer must never fire first.
+      keepAliveTimeout: 24 * 3600_000,
+      keepAliveMaxTimeout: 24 * 3600_000,
+      keepAliveTimeoutThreshold: -24 * 3600_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      strictContentLength: true,
+    });
+    this.client.on('connectionError', () => {});
+    this.client.on('disconnect', () => {});
+    socket.on('close', () => this.transition('closed', this.closeReason || 'socket closed'));
+    socket.on('error', (err) => {
+      this.closeReason ||= `socket error: ${err.message}`;
+    });
+    socket.on('end', () => {
+      this.closeReason ||= this.state === 'idle' ? 'server closed idle connection' : 'server closed';
+    });
+    this.lastUsedAt = performance.now();
+  }
+
+  /**
+   * The one place where state changes. Returns false for a refused transition (closed is terminal).
+   */
+  transition(to: ConnState, reason: string): boolean {
+    const from = this.state;
+    if (from === to || from === 'closed') return false;
+    if (to === 'closed') {
+      this.closeReason ||= reason;
+      if (this.#closeTimer) clearTimeout(this.#closeTimer);
+      this.state = 'closed';
+      const socket = this.socket;
+      if (socket && !socket.destroyed) socket.destroy();
+      this.client?.destroy().catch(() => {});
+    } else {
+      this.state = to;
+    }
+    this.onState(this, from, to);
+    return true;
+  }
+
+  /**
+   * Retire gracefully: close_notify + FIN (`end()`), then destroy after a grace period if the
+   * server has not closed its side. Never RST a healthy connection (background 003).
+   */
+  retire(reason: string, graceMs = 2000): void {
+    if (this.state === 'closed') return;
+    this.closeReason ||= reason;
+    const socket = this.socket;
+    if (!socket || socket.destroyed) {
+      this.transition('closed', reason);
+      return;
+    }
+    if (this.state !== 'draining') this.transition('draining', reason);
+    socket.end();
+    this.#closeTimer = setTimeout(() => this.transition('closed', reason), graceMs);
+    this.#closeTimer.unref();
+  }
+
+  get alive(): boolean {
+    const s = this.socket;
+    return !!s && !s.destroyed && !s.readableEnded && !s.writableEnded && this.state !== 'closed';
+  }
+}

@@ -1,0 +1,41 @@
+/** Counters of one pool (one server and pool key). Plain numbers: read by /stats, never reset. */
+export interface PoolCounters {
+  handshakesFull: number;
+  handshakesResumed: number;
+  connectFailures: number;
+  leases: number;
+  leasesReused: number;
+  queued: number;
+  queueTimeouts: number;
+  retiredByServer: number; // server sent Connection: close or closed the socket
+  retiredIdle: number; // closed by the pool's idle purge
+  retiredBroken: number; // exchange failed / aborted
+  retiredOther: number; // max-reuse, max-age, max-idle, shutdown
+}
+
+export function newPoolCounters(): PoolCounters {
+  return {
+    handshakesFull: 0,
+    handshakesResumed: 0,
+    connectFailures: 0,
+    leases: 0,
+    leasesReused: 0,
+    queued: 0,
+    queueTimeouts: 0,
+    retiredByServer: 0,
+    retiredIdle: 0,
+    retiredBroken: 0,
+    retiredOther: 0,
+  };
+}
+
+export interface PoolSnapshot {
+  key: string;
+  open: number;
+  connecting: number;
+  idle: number;
+  busy: number;
+  draining: number;
+  queue: number;
+  counters: PoolCounters;
+}

@@ -1,0 +1,162 @@
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { LonghaulError, type ErrorCode } from '../core/errors.js';
+import type { ResponseSink } from '../core/types.js';
+import type { Lease } from '../pool/server-pool.js';
+import { downstreamResponseHead } from './hop-headers.js';
+
+/**
+ * How far an exchange got before it failed. The retry table of the design is keyed on this:
+ *  - `not-written`: no request byte reached the socket (safe to retry anything);
+ *  - `written`: request bytes were written, no response byte came back (only idempotent
+ *    requests may be replayed, on a fresh connection);
+ *  - `response-started`: the client already got the status line; never retry.
+ */
+export type ExchangePhase = 'not-written' | 'written' | 'response-started';
+
+export class ExchangeError extends LonghaulError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly phase: ExchangePhase,
+    cause?: unknown,
+  ) {
+    super(code, message, { cause });
+  }
+}
+
+export interface ExchangeRequest {
+  method: string;
+  path: string;
+  headers: string[];
+  body: AsyncIterable<Buffer> | null;
+  /** timeouts.server: longest silence from the server while we wait for it (ms). */
+  serverTimeoutMs: number;
+}
+
+export interface ExchangeResult {
+  status: number;
+  /** Body bytes sent to the client. */
+  bytes: number;
+  /** The connection may serve another exchange. */
+  reusable: boolean;
+  /** Time from dispatch to the response head, ms. */
+  serverMs: number;
+}
+
+/**
+ * One request/response exchange on one leased connection, streamed both ways with
+ * backpressure: the client body is pulled by undici as the socket drains; the response body is
+ * paused (undici `onData` returning false) while the client is slow and resumed on drain.
+ * The caller releases the lease; `reusable` says whether the connection may go back idle.
+ */
+export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSink): Promise<ExchangeResult> {
+  const conn = lease.conn;
+  const client = conn.client!;
+  const socket = conn.socket!;
+  // Plaintext bytes handed to TLS before this exchange: any growth means the request (or part
+  // of it) may have reached the server.
+  const writtenBefore = socket.bytesWritten;
+  const dispatchedAt = performance.now();
+  const noBody = req.method === 'HEAD';
+
+  return new Promise<ExchangeResult>((resolve, reject) => {
+    let phase: ExchangePhase = 'not-written';
+    let abortUndici: ((err?: Error) => void) | null = null;
+    let settled = false;
+    let status = 0;
+    let bytes = 0;
+    let serverClose = false;
+    let headAt = 0;
+    let timer: NodeJS.Timeout | null = null;
+    let resumeUndici: () => void = () => {};
+
+    const currentPhase = (): ExchangePhase => (phase === 'response-started' ? phase : socket.bytesWritten > writtenBefore ? 'written' : 'not-written');
+
+    const fail = (err: ExchangeError): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      reject(err);
+    };
+
+    // Our own timer (undici's tick is ~500 ms): silence longer than timeouts.server.
+    const armTimer = (): void => {
+      if (req.serverTimeoutMs <= 0) return;
+      if (timer) timer.refresh();
+      else
+        timer = setTimeout(() => {
+          const err = new ExchangeError('LH_SERVER_TIMEOUT', `no data from server for ${req.serverTimeoutMs} ms`, currentPhase());
+          abortUndici?.(err);
+          fail(err);
+        }, req.serverTimeoutMs);
+    };
+
+    sink.onAbort(() => {
+      const err = new ExchangeError('LH_CLIENT_ABORTED', 'client went away', currentPhase());
+      abortUndici?.(err);
+      fail(err);
+    });
+
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(abort) {
+        abortUndici = abort as (err?: Error) => void;
+        if (sink.aborted) abort(new Error('client went away'));
+        armTimer();
+      },
+      onBodySent() {
+        armTimer();
+      },
+      onHeaders(statusCode, rawHeaders, resume) {
+        armTimer();
+        resumeUndici = resume;
+        // 1xx (e.g. 103): informational, not forwarded; the final response follows.
+        if (statusCode < 200) return true;
+        status = statusCode;
+        headAt = performance.now();
+        phase = 'response-started';
+        const head = downstreamResponseHead(rawHeaders as unknown as Buffer[]);
+        serverClose = head.serverClose;
+        if (head.keepAliveHintMs !== null) conn.keepAliveHintMs = head.keepAliveHintMs;
+        const bodyless = noBody || statusCode === 204 || statusCode === 304;
+        sink.start(statusCode, '', head.headers, statusCode === 204 ? null : head.contentLength, bodyless);
+        return true;
+      },
+      onData(chunk) {
+        armTimer();
+        bytes += chunk.length;
+        const ok = sink.write(chunk);
+        if (!ok) sink.onDrain(() => resumeUndici());
+        return ok;
+      },
+      onComplete() {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        sink.end();
+        resolve({ status, bytes, reusable: !serverClose, serverMs: headAt - dispatchedAt });
+      },
+      onError(err) {
+        const p = currentPhase();
+        const code: ErrorCode = p === 'response-started' ? 'LH_RESPONSE_ABORTED' : /parse|protocol|bad response|invalid/i.test(err.message) ? 'LH_BAD_RESPONSE' : 'LH_CONN_CLOSED_BEFORE_RESPONSE';
+        fail(new ExchangeError(code, err.message, p, err));
+      },
+    };
+    armTimer();
+    try {
+      client.dispatch(
+        {
+          method: req.method,
+          path: req.path,
+          headers: req.headers,
+          body: req.body as never,
+          // undici closes after HEAD by default (its issue 258); a HEAD response is safely framed.
+          reset: false,
+        } as Dispatcher.DispatchOptions,
+        handler,
+      );
+    } catch (err) {
+      fail(new ExchangeError('LH_CONN_CLOSED_BEFORE_RESPONSE', (err as Error).message, 'not-written', err));
+    }
+  });
+}

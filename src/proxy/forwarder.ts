@@ -1,0 +1,196 @@
+import { performance } from 'node:perf_hooks';
+import type { BackendServer } from '../balancer/backend-server.js';
+import type { Farm } from '../balancer/farm.js';
+import { errorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ProxyRequest, ResponseSink } from '../core/types.js';
+import type { Lease } from '../pool/server-pool.js';
+import { sendErrorResponse } from './error-response.js';
+import { ExchangeError, runExchange, type ExchangeResult } from './exchange.js';
+import { upstreamRequestHeaders } from './hop-headers.js';
+import { isIdempotent } from './idempotency.js';
+import { ReplayBody } from './replay-body.js';
+
+/** What one request's journey looked like: the access-log line and the stats are made from it. */
+interface Journey {
+  server: BackendServer | null;
+  attempts: number;
+  reused: boolean;
+  queueMs: number;
+  connectMs: number;
+  serverMs: number;
+  status: number;
+  bytes: number;
+  error: string | null;
+}
+
+/**
+ * Sends each client request to a server of its farm and streams the answer back, retrying per
+ * the design's retry table:
+ *
+ *   connect/TLS failure .................................. retry (another server if redispatch)
+ *   failure before any request byte was written .......... retry
+ *   written, no response byte, idempotent ................ retry on a fresh connection
+ *   written, no response byte, non-idempotent ............ 502, never replayed
+ *   response started ..................................... never retry (client connection closed)
+ *   body larger than replay-buffer already streamed ...... never retry
+ *
+ * A failure of a *reused* connection before any response byte is the idle-close race, not a
+ * server fault: it does not use up `retries` (bounded separately so a flapping server cannot
+ * loop us forever).
+ */
+export class Forwarder {
+  constructor(
+    private readonly farms: ReadonlyMap<string, Farm>,
+    private readonly log: Logger,
+    private readonly accessLog: boolean,
+  ) {}
+
+  readonly handle = (req: ProxyRequest, sink: ResponseSink): void => {
+    this.#forward(req, sink).catch((err) => {
+      this.log.error({ err }, 'forwarder bug');
+      if (!sink.started && !sink.aborted) sendErrorResponse(sink, 500, 'LH_UNKNOWN');
+      else if (!sink.aborted) sink.destroy();
+    });
+  };
+
+  async #forward(req: ProxyRequest, sink: ResponseSink): Promise<void> {
+    const farm = this.farms.get(req.farm);
+    const j: Journey = { server: null, attempts: 0, reused: false, queueMs: 0, connectMs: 0, serverMs: 0, status: 0, bytes: 0, error: null };
+    if (!farm) {
+      j.status = sendErrorResponse(sink, 503, 'LH_NO_SERVER');
+      return this.#logAccess(req, j);
+    }
+    if (req.method === 'CONNECT') {
+      j.status = sendErrorResponse(sink, 501, 'LH_UNSUPPORTED_METHOD');
+      return this.#logAccess(req, j);
+    }
+    const cfg = farm.config;
+    const idempotent = isIdempotent(req.method, req.headers);
+    const body = req.body ? new ReplayBody(req.body, cfg.replayBuffer) : null;
+    const host = req.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
+    const headers = upstreamRequestHeaders(req.headers, { remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null });
+    const tried = new Set<BackendServer>();
+    let retriesLeft = cfg.retries;
+    // Stale-connection retries are free, but never more than the pool could hold twice over.
+    let staleLeft = 2 * Math.max(1, ...cfg.servers.map((s) => s.pool.maxConn));
+    let fresh = false;
+    let server: BackendServer | null = null;
+
+    for (;;) {
+      if (sink.aborted) {
+        j.error = 'LH_CLIENT_ABORTED';
+        return this.#logAccess(req, j);
+      }
+      // Redispatch: a retry goes to another server when one is left; otherwise the same one.
+      server = !server || cfg.redispatch ? farm.pick(tried) : server.usable ? server : farm.pick(tried);
+      if (!server) {
+        j.status = sendErrorResponse(sink, 503, 'LH_NO_SERVER');
+        j.error = 'LH_NO_SERVER';
+        return this.#logAccess(req, j);
+      }
+      j.server = server;
+      j.attempts++;
+      if (j.attempts > 1) server.counters.retries++;
+      server.active++;
+      let lease: Lease | null = null;
+      let reused = false;
+      try {
+        lease = await server.pool(server.sniFor(host)).lease({ fresh, idempotent });
+        reused = lease.reused;
+        j.reused = reused;
+        j.queueMs += lease.queueMs;
+        j.connectMs += lease.connectMs;
+        server.counters.requests++;
+        if (reused) server.counters.requestsOnReused++;
+        const result: ExchangeResult = await runExchange(
+          lease,
+          { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server },
+          sink,
+        );
+        this.#release(lease, result.reusable, 'server asked to close');
+        server.countResponse(result.status);
+        j.status = result.status;
+        j.bytes = result.bytes;
+        j.serverMs = result.serverMs;
+        j.error = null;
+        return this.#logAccess(req, j);
+      } catch (err) {
+        if (lease) this.#release(lease, false, (err as Error).message);
+        const code = errorCode(err);
+        j.error = code;
+        server.countError(code);
+        const phase = err instanceof ExchangeError ? err.phase : 'not-written';
+        if (code === 'LH_CLIENT_ABORTED' || sink.aborted) return this.#logAccess(req, j);
+        if (phase === 'response-started') {
+          // The client has part of a response: the only honest thing left is to cut it.
+          sink.destroy();
+          return this.#logAccess(req, j);
+        }
+        const retry = this.#mayRetry(code, phase, idempotent, reused, body);
+        if (retry === 'stale' && staleLeft > 0) {
+          staleLeft--;
+          fresh = phase === 'written';
+        } else if (retry === 'counted' && retriesLeft > 0) {
+          retriesLeft--;
+          tried.add(server);
+          fresh = false;
+        } else {
+          if (phase === 'written' && !idempotent) {
+            this.log.warn({ method: req.method, path: req.target, server: server.name, code }, 'request was written and the connection failed before any response: the server may have processed it; not replayed');
+          }
+          const status = code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' ? 503 : 502;
+          j.status = sendErrorResponse(sink, status, code);
+          return this.#logAccess(req, j);
+        }
+      } finally {
+        server.active--;
+      }
+    }
+  }
+
+  /** 'stale' = free retry (idle-close race), 'counted' = uses `retries`, null = none. */
+  #mayRetry(code: string, phase: 'not-written' | 'written', idempotent: boolean, reused: boolean, body: ReplayBody | null): 'stale' | 'counted' | null {
+    if (body && !body.replayable && body.bytesRead > 0) return null;
+    if (code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' || code === 'LH_SERVER_TIMEOUT') return null;
+    if (code === 'LH_CONNECT_FAILED' || code === 'LH_CONNECT_TIMEOUT') return 'counted';
+    if (phase === 'not-written') return reused ? 'stale' : 'counted';
+    if (!idempotent) return null;
+    return reused ? 'stale' : 'counted';
+  }
+
+  #release(lease: Lease, reusable: boolean, reason: string): void {
+    // Let undici finish its own bookkeeping for this response before the connection is reused.
+    queueMicrotask(() => lease.pool.release(lease.conn, reusable, reason));
+  }
+
+  #logAccess(req: ProxyRequest, j: Journey): void {
+    if (!this.accessLog) return;
+    const total = performance.now() - req.receivedAt;
+    this.log.info(
+      {
+        listener: req.listener,
+        client: req.remoteAddress,
+        method: req.method,
+        path: req.target,
+        status: j.status,
+        bytes: j.bytes,
+        farm: req.farm,
+        server: j.server?.name ?? null,
+        conn: j.reused ? 'reused' : 'new',
+        attempts: j.attempts,
+        queue_ms: round(j.queueMs),
+        connect_ms: round(j.connectMs),
+        server_ms: round(j.serverMs),
+        total_ms: round(total),
+        ...(j.error ? { error: j.error } : {}),
+      },
+      'access',
+    );
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import type { FarmTlsConfig } from '../config/config-types.js';
+
+/**
+ * The TLS side of one farm: ONE SecureContext shared by every connection to every server of the
+ * farm (never a context per connect: building one parses the CA bundle, ~ms of CPU), plus the
+ * settings that decide which SNI a connection presents.
+ */
+export interface FarmTls {
+  readonly context: tls.SecureContext;
+  readonly verify: boolean;
+  readonly config: FarmTlsConfig;
+  /** Identity of everything but server and SNI that makes a connection usable (pool key part). */
+  readonly identity: string;
+  /** SNI for a request to a server: fixed name, the request's Host, the server's host name, or none. */
+  sniFor(hostHeader: string | undefined, serverHost: string): string | null;
+}
+
+export function createFarmTls(config: FarmTlsConfig): FarmTls {
+  const context = tls.createSecureContext({
+    ca: config.ca ? readFileSync(config.ca) : undefined,
+    cert: config.cert ? readFileSync(config.cert) : undefined,
+    key: config.key ? readFileSync(config.key) : undefined,
+    minVersion: 'TLSv1.2',
+  });
+  const identity = `ca=${config.ca ?? 'system'};verify=${config.verify};cert=${config.cert ?? ''};alpn=http/1.1`;
+  return {
+    context,
+    verify: config.verify,
+    config,
+    identity,
+    sniFor(hostHeader, serverHost) {
+      switch (config.sni.kind) {
+        case 'fixed':
+          return config.sni.name;
+        case 'none':
+          return null;
+        case 'address':
+          return isIp(serverHost) ? null : serverHost;
+        case 'host': {
+          if (!hostHeader) return null;
+          const h = stripPort(hostHeader).toLowerCase();
+          // RFC 6066 §3: literal IP addresses are not permitted in SNI.
+          return h && !isIp(h) ? h : null;
+        }
+      }
+    },
+  };
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const i = host.lastIndexOf(':');
+  return i > 0 && host.indexOf(':') === i ? host.slice(0, i) : host;
+}
+
+function isIp(h: string): boolean {
+  return /^[\d.]+$/.test(h) || h.includes(':');
+}
