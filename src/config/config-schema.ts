@@ -29,10 +29,10 @@ export function formatKeyPath(path: KeyPath): string {
 // Scalars
 
 type IssueLike = { input?: unknown; code?: string };
-/** Schema-level message that still says "is required" for a missing key and shows a wrong non-numeric value. */
-const need = (message: string) => (iss: IssueLike) => {
+/** Schema-level message that says "is required" for a missing key and otherwise shows the wrong value. */
+const need = (message: string, showValue = (_input: unknown) => true) => (iss: IssueLike) => {
   if (iss.input === undefined) return 'is required';
-  return typeof iss.input === 'number' ? message : `${message}, got ${describe(iss.input)}`;
+  return showValue(iss.input) ? `${message}, got ${describe(iss.input)}` : message;
 };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -45,7 +45,7 @@ const int = (min: number, max?: number) => {
   return z.custom<number>(
     (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && (max === undefined || v <= max),
     // abort:false keeps the issue continuable so the cross-field rules still run (z.custom aborts by default).
-    { error: need(message), abort: false },
+    { error: need(message, (input) => typeof input !== 'number'), abort: false },
   );
 };
 
@@ -99,7 +99,7 @@ export function parseHostPort(text: string, allowPortZero: boolean): { ok: true;
 }
 
 const hostPort = (allowPortZero: boolean) =>
-  z.string({ error: need('must be a string host:port') }).transform((text, ctx) => {
+  z.string({ error: need('must be host:port') }).transform((text, ctx) => {
     const r = parseHostPort(text.trim(), allowPortZero);
     if (!r.ok) { ctx.addIssue({ code: 'custom', message: r.message }); return z.NEVER; }
     return r.value;
@@ -119,7 +119,7 @@ const RETRY_ON_KEYWORDS = ['conn-failure', 'empty-response', 'junk-response', 'r
 /** HAProxy's retry-on status codes. */
 const RETRY_ON_STATUSES = [401, 403, 404, 408, 425, 500, 501, 502, 503, 504];
 const retryOnItem = () =>
-  z.union([z.string(), z.number()]).transform((item, ctx) => {
+  z.union([z.string(), z.number()], { error: need('must be a retry-on keyword or status code') }).transform((item, ctx) => {
     const text = String(item);
     if ((RETRY_ON_KEYWORDS as readonly string[]).includes(text) || RETRY_ON_STATUSES.includes(Number(text))) return text;
     ctx.addIssue({ code: 'custom', message: `must be one of: ${RETRY_ON_KEYWORDS.join(', ')}, ${RETRY_ON_STATUSES.join(', ')}; got ${describe(item)}` });
@@ -334,8 +334,9 @@ function crossChecks(root: unknown, ctx: Ctx): void {
   uniqueNames(farms, ['farms'], 'farm', ctx);
   farms.forEach((farm, i) => { const f = rec(farm); if (f) checkFarm(f, ['farms', i], ctx); });
 
-  if (Array.isArray(top.farms)) {
-    const known = farms.map(nameOf).filter((n): n is string => n !== undefined);
+  // Without every farm's name, an unknown reference may just be a farm whose name is itself invalid.
+  if (Array.isArray(top.farms) && farms.every((f) => nameOf(f) !== undefined)) {
+    const known = farms.map(nameOf) as string[];
     listeners.forEach((l, i) => {
       const target = rec(l)?.farm;
       if (typeof target === 'string' && NAME.test(target) && !known.includes(target)) {
@@ -356,16 +357,17 @@ function crossChecks(root: unknown, ctx: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // Mapping to the resolved types (only for a fully valid document)
 
-function mergePool(farm: FilePool, server: FileServerPool | undefined): PoolConfig {
-  const p = { ...farm, ...server };
+/** Each key from the server override when set there, else from the farm pool. */
+function mergePool(farm: FilePool, server: FileServerPool = {}): PoolConfig {
+  const maxConn = server['max-conn'] ?? farm['max-conn'];
   return {
-    maxConn: p['max-conn'],
-    maxIdle: server?.['max-idle'] ?? farm['max-idle'] ?? p['max-conn'],
-    minIdle: p['min-idle'],
-    idleTimeout: p['idle-timeout'],
-    provenWindow: p['proven-window'],
-    maxReuse: p['max-reuse'],
-    maxAge: p['max-age'],
+    maxConn,
+    maxIdle: server['max-idle'] ?? farm['max-idle'] ?? maxConn,
+    minIdle: server['min-idle'] ?? farm['min-idle'],
+    idleTimeout: server['idle-timeout'] ?? farm['idle-timeout'],
+    provenWindow: server['proven-window'] ?? farm['proven-window'],
+    maxReuse: server['max-reuse'] ?? farm['max-reuse'],
+    maxAge: server['max-age'] ?? farm['max-age'],
   };
 }
 
@@ -391,7 +393,7 @@ function toFarm(f: FileFarm): FarmConfig {
     replayBuffer: f['replay-buffer'],
     timeouts: { ...f.timeouts },
     tls: { ca: f.tls.ca, sni: f.tls.sni ?? { kind: 'address' }, verify: f.tls.verify, cert: f.tls.cert, key: f.tls.key },
-    pool: mergePool(f.pool, undefined),
+    pool: mergePool(f.pool),
     health: toHealth(f.health),
     servers: f.servers.map((s) => ({
       name: s.name, address: s.address, weight: s.weight, backup: s.backup, pool: mergePool(f.pool, s.pool),

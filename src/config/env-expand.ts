@@ -48,12 +48,16 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv): ExpandResult {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
 }
 
-/** What an unquoted YAML scalar with this text would be; the text itself when YAML would not read it as one plain scalar. */
+/**
+ * The number, boolean or null YAML would read from this unquoted one-line text; otherwise the text
+ * itself (never folded, never a collection, tag or anchor).
+ */
 function retype(text: string): unknown {
+  if (/[\r\n]/.test(text)) return text;
   const doc = parseDocument(text);
   const node = doc.contents;
-  if (doc.errors.length > 0 || !isScalar(node) || node.type !== Scalar.PLAIN) return text;
-  return node.value;
+  if (doc.errors.length > 0 || !isScalar(node) || node.type !== Scalar.PLAIN || node.tag || node.anchor) return text;
+  return typeof node.value === 'string' ? text : node.value;
 }
 
 export interface ProtectedText {

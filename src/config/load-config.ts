@@ -126,8 +126,9 @@ export function loadConfigText(text: string, env: NodeJS.ProcessEnv, baseDir: st
 
   const result = validateConfig(data);
   // A value whose substitution failed is still its raw text; other complaints about it are noise.
-  const issues = [...(result.ok ? [] : result.issues), ...fileIssues].filter((i) => !envIssues.some((e) => isUnder(i.path, e.path)));
-  if (!result.ok || envIssues.length > 0 || issues.length > 0) return { ok: false, issues: toConfigIssues(inFileOrder(doc, [...envIssues, ...issues])) };
+  const issues = [...envIssues, ...(result.ok ? [] : result.issues), ...fileIssues]
+    .filter((i) => envIssues.includes(i) || !envIssues.some((e) => isUnder(i.path, e.path)));
+  if (!result.ok || issues.length > 0) return { ok: false, issues: toConfigIssues(inFileOrder(doc, issues)) };
   return { ok: true, config: deepFreeze(result.config) };
 }
 

@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, formatIssues } from '../config/load-config.js';
 import { createLogger } from '../core/logger.js';
-import { runDemo } from './demo.js';
-import { Gateway } from './gateway.js';
 
 const USAGE = `usage: longhaul <command> [options]
 
@@ -35,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${values.config}: ${r.issues.length} error(s); not starting\n${formatIssues(r.issues)}\n`);
         return 1;
       }
+      const { Gateway } = await import('./gateway.js');
       const log = createLogger(r.config.log.level);
       const gw = await Gateway.start(r.config, log);
       await untilSignal();
@@ -47,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
         args: rest,
         options: { rtt: { type: 'string', default: '80' }, requests: { type: 'string', default: '20' }, port: { type: 'string', default: '8443' }, once: { type: 'boolean', default: false } },
       });
+      // Loaded lazily: `check` must not need uWS or the demo's dependencies.
+      const { runDemo } = await import('./demo.js');
       const demo = await runDemo({ rttMs: Number(values.rtt), requests: Number(values.requests), port: Number(values.port), stay: !values.once });
       if (!values.once) await untilSignal();
       await demo.stop();

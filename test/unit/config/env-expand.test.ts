@@ -99,6 +99,16 @@ t.test('YAML: references inside flow collections keep the structure', async (t) 
   });
 });
 
+t.test('YAML: a substituted value is data, never YAML syntax', async (t) => {
+  const { issues, value } = expandYaml(
+    t,
+    'a: ${A}\nb: ${B}\nc: ${C}\nd: ${D}\ne: ${E}\nf: ${F}\n',
+    { A: 'line1\nline2', B: '!!str 5', C: '&anchor 5', D: '[1, 2]', E: '*alias', F: '~' },
+  );
+  t.same(issues, []);
+  t.strictSame(value, { a: 'line1\nline2', b: '!!str 5', c: '&anchor 5', d: '[1, 2]', e: '*alias', f: null });
+});
+
 t.test('YAML: each unset variable is reported with its key path', async (t) => {
   const { issues } = expandYaml(t, 'farms:\n  - name: a\n    servers:\n      - { address: "${HOST}:${PORT_X}" }\n', env);
   t.same(issues.map((i) => i.path), [['farms', 0, 'servers', 0, 'address'], ['farms', 0, 'servers', 0, 'address']]);

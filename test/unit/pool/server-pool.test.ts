@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startFarmServer } from '../../../src/demo/farm-server.js';
 import { ServerPool } from '../../../src/pool/server-pool.js';
 import { createFarmTls } from '../../../src/tls/farm-tls.js';
@@ -10,7 +10,7 @@ import { pkiFiles } from '../../helpers/pki-files.js';
 import { CollectingSink } from '../../helpers/collecting-sink.js';
 import type { PoolConfig } from '../../../src/config/config-types.js';
 
-async function setup(t: Tap.Test, pool: Partial<PoolConfig> = {}, behavior = {}) {
+async function setup(t: Test, pool: Partial<PoolConfig> = {}, behavior = {}) {
   const f = await pkiFiles();
   const server = await startFarmServer({ name: 's1', cert: f.pki.farm.certPem, key: f.pki.farm.keyPem, behavior });
   const farmTls = createFarmTls({ ca: f.caFile, sni: { kind: 'fixed', name: 'farm.test' }, verify: true, cert: null, key: null });
