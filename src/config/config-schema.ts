@@ -152,6 +152,8 @@ const poolFields = {
   'proven-window': duration(0),
   'max-reuse': int(0),
   'max-age': duration(0),
+  'purge-interval': duration(1),
+  burst: z.enum(['adaptive', 'open'], { error: 'must be adaptive or open' }),
 };
 /** `max-idle` stays optional here: it defaults to the effective `max-conn` after the server override. */
 const farmPoolSchema = z.strictObject({
@@ -162,6 +164,8 @@ const farmPoolSchema = z.strictObject({
   'proven-window': poolFields['proven-window'].prefault('2s'),
   'max-reuse': poolFields['max-reuse'].default(0),
   'max-age': poolFields['max-age'].prefault(0),
+  'purge-interval': poolFields['purge-interval'].prefault('5s'),
+  burst: poolFields.burst.default('adaptive'),
 });
 const serverPoolSchema = z.strictObject({
   'max-conn': poolFields['max-conn'].optional(),
@@ -171,6 +175,8 @@ const serverPoolSchema = z.strictObject({
   'proven-window': poolFields['proven-window'].optional(),
   'max-reuse': poolFields['max-reuse'].optional(),
   'max-age': poolFields['max-age'].optional(),
+  'purge-interval': poolFields['purge-interval'].optional(),
+  burst: poolFields.burst.optional(),
 });
 
 const healthSchema = z.strictObject({
@@ -368,6 +374,8 @@ function mergePool(farm: FilePool, server: FileServerPool = {}): PoolConfig {
     provenWindow: server['proven-window'] ?? farm['proven-window'],
     maxReuse: server['max-reuse'] ?? farm['max-reuse'],
     maxAge: server['max-age'] ?? farm['max-age'],
+    purgeInterval: server['purge-interval'] ?? farm['purge-interval'],
+    burst: server.burst ?? farm.burst,
   };
 }
 

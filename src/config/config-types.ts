@@ -26,6 +26,10 @@ export interface PoolConfig {
   provenWindow: number;
   maxReuse: number; // 0 = unlimited
   maxAge: number; // 0 = unlimited
+  /** Every this often, half of the idle connections above recent demand are closed. */
+  purgeInterval: number;
+  /** All busy, max-conn not reached: `open` always opens; `adaptive` waits when a busy connection should free sooner than a new one could be set up. */
+  burst: 'adaptive' | 'open';
 }
 
 export interface HealthConfig {

@@ -38,6 +38,8 @@ export class BackendConnection {
   info: ConnectionInfo | null = null;
   /** performance.now() of the end of the last exchange (or of the handshake). */
   lastUsedAt = this.createdAt;
+  /** performance.now() when the current lease began. */
+  leasedAt = 0;
   /** Completed exchanges. */
   uses = 0;
   /** Server's `Keep-Alive: timeout=N` hint in ms, learned from the last response. */

@@ -7,6 +7,8 @@ export interface PoolCounters {
   leasesReused: number;
   queued: number;
   queueTimeouts: number;
+  burstWaits: number; // burst policy chose to wait for a busy connection
+  burstOpened: number; // … and then opened one anyway because none freed in time
   retiredByServer: number; // server sent Connection: close or closed the socket
   retiredIdle: number; // closed by the pool's idle purge
   retiredBroken: number; // exchange failed / aborted
@@ -22,6 +24,8 @@ export function newPoolCounters(): PoolCounters {
     leasesReused: 0,
     queued: 0,
     queueTimeouts: 0,
+    burstWaits: 0,
+    burstOpened: 0,
     retiredByServer: 0,
     retiredIdle: 0,
     retiredBroken: 0,

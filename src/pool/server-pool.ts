@@ -6,6 +6,8 @@ import { connectTls } from '../tls/connect-tls.js';
 import type { FarmTls } from '../tls/farm-tls.js';
 import type { TlsSessionCache } from '../tls/tls-session-cache.js';
 import { BackendConnection, type ConnState } from './backend-connection.js';
+import { burstPatience } from './burst-policy.js';
+import { DemandTracker } from './demand-tracker.js';
 import { pickIdle } from './idle-policy.js';
 import { newPoolCounters, type PoolCounters, type PoolSnapshot } from './pool-stats.js';
 
@@ -46,6 +48,7 @@ interface Waiter {
   resolve: (lease: Lease) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  patienceTimer: NodeJS.Timeout | null;
 }
 
 /**
@@ -65,6 +68,8 @@ export class ServerPool {
   readonly #idle: BackendConnection[] = [];
   readonly #waiters: Waiter[] = [];
   readonly #idleTimers = new Map<BackendConnection, NodeJS.Timeout>();
+  readonly demand = new DemandTracker();
+  #purgeTimer: NodeJS.Timeout | null = null;
   #warming = false;
   #warmFailures = 0;
   #closed = false;
@@ -106,7 +111,11 @@ export class ServerPool {
       const conn = this.#takeIdle(req);
       if (conn) return Promise.resolve(this.#leaseOf(conn, started, 0));
     }
-    if (this.openCount < this.#o.pool.maxConn) return this.#openFor(started);
+    if (this.openCount < this.#o.pool.maxConn) {
+      const patience = req.fresh || this.#o.pool.burst === 'open' ? null : this.#burstPatience(started);
+      if (patience === null) return this.#openFor(started);
+      return this.#enqueue(req, started, patience);
+    }
     if (req.fresh || !req.idempotent) {
       // At max-conn with only unproven idle connections: replace the oldest idle one.
       const victim = this.#idle[0];
@@ -115,6 +124,14 @@ export class ServerPool {
         return this.#openFor(started);
       }
     }
+    return this.#enqueue(req, started, null);
+  }
+
+  /**
+   * Wait in the FIFO queue. With `patience` (burst policy), a waiter still queued after that long
+   * gets a new connection if max-conn allows; every waiter fails after timeouts.queue.
+   */
+  #enqueue(req: LeaseRequest, started: number, patience: number | null): Promise<Lease> {
     this.counters.queued++;
     return new Promise<Lease>((resolve, reject) => {
       const waiter: Waiter = {
@@ -123,14 +140,36 @@ export class ServerPool {
         resolve,
         reject,
         timer: setTimeout(() => {
-          const i = this.#waiters.indexOf(waiter);
-          if (i >= 0) this.#waiters.splice(i, 1);
+          this.#dequeue(waiter);
           this.counters.queueTimeouts++;
           reject(new LonghaulError('LH_QUEUE_TIMEOUT', `no connection to ${this.key} within ${this.#o.queueTimeoutMs} ms`));
         }, this.#o.queueTimeoutMs),
+        patienceTimer:
+          patience === null
+            ? null
+            : setTimeout(() => {
+                if (!this.#waiters.includes(waiter) || this.openCount >= this.#o.pool.maxConn) return;
+                this.#dequeue(waiter);
+                this.counters.burstOpened++;
+                this.#openFor(started).then(resolve, reject);
+              }, patience),
       };
+      if (patience !== null) this.counters.burstWaits++;
       this.#waiters.push(waiter);
     });
+  }
+
+  #dequeue(w: Waiter): void {
+    const i = this.#waiters.indexOf(w);
+    if (i >= 0) this.#waiters.splice(i, 1);
+    clearTimeout(w.timer);
+    if (w.patienceTimer) clearTimeout(w.patienceTimer);
+  }
+
+  #burstPatience(now: number): number | null {
+    const leasedAt: number[] = [];
+    for (const c of this.#conns) if (c.state === 'busy') leasedAt.push(c.leasedAt);
+    return burstPatience(this.demand, leasedAt, this.#waiters.length, now);
   }
 
   /**
@@ -141,6 +180,7 @@ export class ServerPool {
     if (conn.state !== 'busy') return;
     conn.uses++;
     conn.lastUsedAt = performance.now();
+    this.demand.recordExchange(conn.lastUsedAt - conn.leasedAt);
     const p = this.#o.pool;
     if (!reusable || !conn.alive) {
       this.#retire(conn, reason, conn.alive ? 'broken' : 'server');
@@ -151,9 +191,10 @@ export class ServerPool {
     } else if (p.maxAge > 0 && performance.now() - conn.createdAt >= p.maxAge) {
       this.#retire(conn, 'max-age reached', 'other');
     } else {
-      const waiter = this.#waiters.shift();
+      const waiter = this.#waiters[0];
       if (waiter) {
-        clearTimeout(waiter.timer);
+        this.#dequeue(waiter);
+        this.#markLeased(conn);
         waiter.resolve(this.#leaseOf(conn, waiter.enqueuedAt, 0));
         return;
       }
@@ -194,8 +235,9 @@ export class ServerPool {
   /** Close everything: waiters fail, idle connections retire now, busy ones after their exchange. */
   close(): void {
     this.#closed = true;
-    for (const w of this.#waiters.splice(0)) {
-      clearTimeout(w.timer);
+    if (this.#purgeTimer) clearInterval(this.#purgeTimer);
+    for (const w of [...this.#waiters]) {
+      this.#dequeue(w);
       w.reject(new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
     }
     for (const c of [...this.#idle]) this.#retire(c, 'pool closed', 'other');
@@ -235,6 +277,7 @@ export class ServerPool {
       if (!conn) return null;
       if (conn.alive) {
         conn.transition('busy', 'leased');
+        this.#markLeased(conn);
         return conn;
       }
       // Saw FIN/error without the close event yet: evict and look again.
@@ -253,6 +296,7 @@ export class ServerPool {
     const t0 = performance.now();
     return this.#open().then((conn) => {
       conn.transition('busy', 'leased fresh');
+      this.#markLeased(conn);
       return this.#leaseOf(conn, started, performance.now() - t0);
     });
   }
@@ -266,6 +310,8 @@ export class ServerPool {
       ({ socket, resumed, setupMs }) => {
         if (resumed) this.counters.handshakesResumed++;
         else this.counters.handshakesFull++;
+        this.demand.recordSetup(setupMs);
+        this.#startPurge();
         conn.attach(socket, { resumed, setupMs, sni: o.sni }, `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
         if (conn.state !== 'connecting') throw new LonghaulError('LH_CONNECT_FAILED', `connection to ${o.host}:${o.port} closed right after the handshake`);
         return conn;
@@ -301,18 +347,46 @@ export class ServerPool {
   /** Waiters left after a connection closed get new connections while capacity allows. */
   #serveWaiters(): void {
     while (this.#waiters.length > 0 && !this.#closed) {
-      const conn = this.#takeIdle(this.#waiters[0]!.req);
+      const w = this.#waiters[0]!;
+      const conn = this.#takeIdle(w.req);
       if (conn) {
-        const w = this.#waiters.shift()!;
-        clearTimeout(w.timer);
+        this.#dequeue(w);
         w.resolve(this.#leaseOf(conn, w.enqueuedAt, 0));
         continue;
       }
       if (this.openCount >= this.#o.pool.maxConn) return;
-      const w = this.#waiters.shift()!;
-      clearTimeout(w.timer);
+      this.#dequeue(w);
       this.#openFor(w.enqueuedAt).then(w.resolve, w.reject);
     }
+  }
+
+  #markLeased(conn: BackendConnection): void {
+    conn.leasedAt = performance.now();
+    this.demand.noteBusy(this.busyCount);
+  }
+
+  /**
+   * Demand sizing (HAProxy's pool purge): every purge-interval, half of the idle connections
+   * above what the last period needed at its peak are closed, least recently used first, never
+   * going below min-idle. A burst's connections thus fade out over several periods instead of
+   * all at once, and come back cheaply if the burst returns.
+   */
+  #startPurge(): void {
+    if (this.#purgeTimer || this.#closed) return;
+    this.#purgeTimer = setInterval(() => this.purgeOnce(), this.#o.pool.purgeInterval);
+    this.#purgeTimer.unref();
+  }
+
+  /** One purge step (exposed for tests and the admin). Returns how many idle connections it closed. */
+  purgeOnce(): number {
+    const busy = this.busyCount;
+    const idle = this.#idle.length;
+    const needed = Math.max(this.#o.pool.minIdle + busy, this.demand.peakBusy);
+    const excess = Math.min(idle, busy + idle - needed);
+    const close = excess > 0 ? Math.ceil(excess / 2) : 0;
+    for (let i = 0; i < close && this.#idle.length > 0; i++) this.#retire(this.#idle[0]!, 'purged: above recent demand', 'idle');
+    this.demand.resetPeak(busy);
+    return close;
   }
 
   #removeIdle(conn: BackendConnection): void {
