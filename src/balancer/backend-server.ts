@@ -100,8 +100,8 @@ export class BackendServer {
     if (state === 'DOWN' || state === 'MAINT') for (const p of this.#pools.values()) p.closeIdle(`server ${state}`);
   }
 
-  close(): void {
-    for (const p of this.#pools.values()) p.close();
+  close(): Promise<void> {
+    return Promise.all([...this.#pools.values()].map((p) => p.close())).then(() => {});
   }
 
   snapshot(): { name: string; address: string; state: ServerState; backup: boolean; weight: number; active: number; pools: PoolSnapshot[]; counters: ServerCounters } {

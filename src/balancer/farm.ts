@@ -52,7 +52,7 @@ export class Farm {
     for (const s of this.servers) s.warm();
   }
 
-  close(): void {
-    for (const s of this.servers) s.close();
+  close(): Promise<void> {
+    return Promise.all(this.servers.map((s) => s.close())).then(() => {});
   }
 }

@@ -47,10 +47,14 @@ export class Gateway {
     };
   }
 
-  /** Stop accepting, close client listeners, then backend pools (FIN, not RST). */
-  async stop(): Promise<void> {
+  /**
+   * Stop accepting, let client listeners finish, then close backend pools with close_notify +
+   * FIN and wait (up to `graceMs`) for the connections to be gone.
+   */
+  async stop(graceMs = 5000): Promise<void> {
     await Promise.all(this.listeners.map((l) => l.close()));
     await this.admin?.close();
-    for (const f of this.farms.values()) f.close();
+    const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
+    await Promise.race([closed, new Promise((r) => setTimeout(r, graceMs).unref())]);
   }
 }

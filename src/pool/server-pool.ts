@@ -232,8 +232,11 @@ export class ServerPool {
     step();
   }
 
-  /** Close everything: waiters fail, idle connections retire now, busy ones after their exchange. */
-  close(): void {
+  /**
+   * Close everything: waiters fail, idle connections retire now (close_notify + FIN), busy ones
+   * after their exchange. Resolves when every connection is closed.
+   */
+  close(): Promise<void> {
     this.#closed = true;
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
     for (const w of [...this.#waiters]) {
@@ -241,6 +244,13 @@ export class ServerPool {
       w.reject(new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
     }
     for (const c of [...this.#idle]) this.#retire(c, 'pool closed', 'other');
+    return new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.#conns.size === 0) resolve();
+        else setTimeout(check, 20).unref();
+      };
+      check();
+    });
   }
 
   /** Close idle connections (server went DOWN or MAINT). */

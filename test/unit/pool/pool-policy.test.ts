@@ -20,7 +20,7 @@ async function setup(t: Test, pool: Partial<PoolConfig> = {}, behavior: FarmBeha
     pool: poolConfig(pool), connectTimeoutMs: 2000, queueTimeoutMs: 5000, log: silentLogger,
   });
   t.teardown(async () => {
-    p.close();
+    await p.close();
     await server.close();
   });
   return { server, p };

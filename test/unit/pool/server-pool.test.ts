@@ -18,7 +18,7 @@ async function setup(t: Test, pool: Partial<PoolConfig> = {}, behavior = {}) {
     key: 'k', host: '127.0.0.1', port: server.port, sni: 'farm.test', farmTls, sessions: new TlsSessionCache(),
     pool: poolConfig(pool), connectTimeoutMs: 2000, queueTimeoutMs: 2000, log: silentLogger,
   });
-  t.teardown(async () => { p.close(); await server.close(); });
+  t.teardown(async () => { await p.close(); await server.close(); });
   return { server, p };
 }
 
