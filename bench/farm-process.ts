@@ -1,14 +1,14 @@
 // A farm in its own process (so the proxy under test and the farm do not share an event loop):
 // N TLS servers, each optionally behind a WAN relay. Talks to the bench over IPC.
 import { generateTestPki } from '../src/certs/dev-certs.js';
-import { startFarmServer } from '../src/demo/farm-server.js';
-import { startWanRelay } from '../src/demo/wan-relay.js';
+import { startFarmServer, type FarmServer } from '../src/demo/farm-server.js';
+import { startWanRelay, type WanRelay } from '../src/demo/wan-relay.js';
 
 const rttMs = Number(process.env.BENCH_RTT_MS ?? '0');
 const count = Number(process.env.BENCH_SERVERS ?? '2');
 const pki = await generateTestPki();
-const servers = [];
-const relays = [];
+const servers: FarmServer[] = [];
+const relays: WanRelay[] = [];
 for (let i = 0; i < count; i++) {
   const s = await startFarmServer({ name: `s${i + 1}`, cert: pki.farm.certPem, key: pki.farm.keyPem, keepAliveTimeoutMs: 300_000 });
   servers.push(s);

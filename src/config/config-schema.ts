@@ -165,7 +165,7 @@ const farmPoolSchema = z.strictObject({
   'max-reuse': poolFields['max-reuse'].default(0),
   'max-age': poolFields['max-age'].prefault(0),
   'purge-interval': poolFields['purge-interval'].prefault('5s'),
-  burst: poolFields.burst.default('adaptive'),
+  burst: poolFields.burst.default('open'),
 });
 const serverPoolSchema = z.strictObject({
   'max-conn': poolFields['max-conn'].optional(),

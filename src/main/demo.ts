@@ -36,7 +36,7 @@ export async function runDemo(o: DemoOptions): Promise<{ gateway: Gateway; stop:
     servers.push(s);
     relays.push(await startWanRelay({ target: { host: '127.0.0.1', port: s.port }, rttMs: o.rttMs }));
   }
-  const pool = { maxConn: 4, maxIdle: 4, minIdle: 2, idleTimeout: 290_000, provenWindow: 2000, maxReuse: 0, maxAge: 0, purgeInterval: 5000, burst: 'adaptive' as const };
+  const pool = { maxConn: 4, maxIdle: 4, minIdle: 2, idleTimeout: 290_000, provenWindow: 2000, maxReuse: 0, maxAge: 0, purgeInterval: 5000, burst: 'open' as const };
   const config: GatewayConfig = {
     listeners: [
       {

@@ -3,7 +3,7 @@ import type { FarmConfig, GatewayConfig, ListenerConfig, PoolConfig, ServerConfi
 /** Test configs built in code (the YAML loader has its own tests). Defaults mirror the schema. */
 export function poolConfig(over: Partial<PoolConfig> = {}): PoolConfig {
   const maxConn = over.maxConn ?? 12;
-  return { maxConn, maxIdle: over.maxIdle ?? maxConn, minIdle: 0, idleTimeout: 290_000, provenWindow: 2000, maxReuse: 0, maxAge: 0, purgeInterval: 5000, burst: 'adaptive', ...over };
+  return { maxConn, maxIdle: over.maxIdle ?? maxConn, minIdle: 0, idleTimeout: 290_000, provenWindow: 2000, maxReuse: 0, maxAge: 0, purgeInterval: 5000, burst: 'open', ...over };
 }
 
 export function serverConfig(name: string, port: number, over: Partial<ServerConfig> = {}, pool: Partial<PoolConfig> = {}): ServerConfig {

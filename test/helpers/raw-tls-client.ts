@@ -49,7 +49,9 @@ export interface RawSendOptions {
   servername?: string;
   /** Requests whose response has no body even with Content-Length (HEAD), by response index. */
   headResponses?: number[];
-  /** Called after each complete parse pass; may write more bytes (e.g. a body after 100 Continue). */
+  /** Do not read from the socket for this long after the request is sent (builds server-side backpressure). */
+  pauseReadMs?: number;
+  /** Called once per newly parsed response; may write more bytes (e.g. a body after 100 Continue). */
   onResponse?: (r: RawResponse, socket: tls.TLSSocket) => void;
 }
 
@@ -101,11 +103,22 @@ export function rawTlsRequest(opts: RawSendOptions): Promise<RawReply> {
         if (i < parts.length) setTimeout(next, opts.gapMs ?? 20);
       };
       next();
-      armQuiet();
+      if (opts.pauseReadMs) {
+        socket.pause();
+        setTimeout(() => {
+          socket.resume();
+          armQuiet();
+        }, opts.pauseReadMs);
+      } else {
+        armQuiet();
+      }
     });
+    // Parsing on every read is quadratic; only done when a caller needs to react to responses.
+    const parseOnData = opts.stopAfterResponses !== undefined || opts.onResponse !== undefined;
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
       armQuiet();
+      if (!parseOnData) return;
       const parsed = parseResponses(Buffer.concat(chunks), opts.headResponses ?? []);
       for (; seen < parsed.responses.length; seen++) opts.onResponse?.(parsed.responses[seen]!, socket);
       if (opts.stopAfterResponses !== undefined) {

@@ -1,0 +1,38 @@
+/**
+ * The client side of the gateway: one TLS listener per `listeners[]` entry. The front turns each
+ * client request into a `ProxyRequest` + `ResponseSink` (src/core/types.ts) and hands them to a
+ * `RequestHandler`; it never sees backend connections.
+ *
+ * Two engines behind one contract:
+ *   - `uws` (default): uWebSockets.js (@based/uws 6.0.1 = uWS.js 20.51), ~2–3× node:https;
+ *     its parser gaps are closed in src/front/uws-listener.ts (see the comments there);
+ *   - `node`: node:https with the strict llhttp parser; serves HTTP/1.0 clients.
+ */
+import type { ListenerConfig } from '../config/config-types.js';
+import type { RequestHandler } from '../core/types.js';
+import { silentFrontLog, type FrontLog, type ListenerCounters } from './front-common.js';
+
+export type { FrontLog } from './front-common.js';
+
+export interface FrontListener {
+  readonly name: string;
+  /** The bound port (useful with `bind: …:0`). */
+  readonly port: number;
+  /**
+   * Stop accepting, close idle keep-alive client connections at once; connections with a request
+   * in flight are closed when their response is done (bounded by a grace period, then forced).
+   */
+  close(): Promise<void>;
+  /** connections = client connections open now; requests / rejected = totals since start. */
+  stats(): ListenerCounters;
+}
+
+export async function startFrontListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog = silentFrontLog): Promise<FrontListener> {
+  if (cfg.engine === 'node') {
+    const { startNodeListener } = await import('./node-listener.js');
+    return startNodeListener(cfg, handler, log);
+  }
+  // Imported lazily: uws-listener sets UWS_HTTP_MAX_HEADERS_SIZE before loading the native module.
+  const { startUwsListener } = await import('./uws-listener.js');
+  return startUwsListener(cfg, handler, log);
+}

@@ -1,0 +1,331 @@
+/**
+ * `engine: node` — the client listener on node:https (llhttp, strict parser: the default,
+ * `insecureHTTPParser` stays off). Same contract as the uws engine; use it for HTTP/1.0 clients
+ * (uWS answers them 505) and wherever a strict, well-trodden parser matters more than speed.
+ *
+ * - The parser's own refusals arrive as 'clientError' and are answered 400 (431 for an oversized
+ *   head, 408 for a request timeout) with `Connection: close`, then the socket is ended.
+ * - request-validation.ts runs on every request too (same table as uws). A refused request marks
+ *   its socket poisoned: requests node already parsed behind it are never dispatched nor
+ *   answered; node closes the socket after the 400 (it carries `Connection: close`).
+ * - HTTP/1.0: answered and closed unless the client asked for keep-alive (node's own logic;
+ *   `wantsClose` reports the same decision).
+ * - `Expect: 100-continue`: 'checkContinue' → validated first, then `writeContinue()` before the
+ *   body is read; `Expect` is not passed on. Other expectations: 417.
+ * - Backpressure: response `write()`'s return value + 'drain'; the request body is pulled with
+ *   the IncomingMessage's async iterator (node pauses the socket while nobody reads).
+ * - Timeouts: keepAliveTimeout = timeouts.http-keep-alive; headersTimeout = timeouts.http-request;
+ *   requestTimeout = timeouts.client (whole request received), checked every second.
+ * - clientConnId: one id per TLS socket (WeakMap), from the same counter as the uws engine.
+ * - node adds its own `Date`; the proxy never passes the server's.
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import type { ListenerConfig } from '../config/config-types.js';
+import type { HeaderList, ProxyRequest, RequestBody, RequestHandler, ResponseSink } from '../core/types.js';
+import { clientAbortedError, computeWantsClose, nextClientConnId, reasonPhrase, responseHeadersToWrite, type FrontLog, type ListenerCounters } from './front-common.js';
+import type { FrontListener } from './front-listener.js';
+import { bodyFraming, validateRequest, withoutExpect, type Rejection } from './request-validation.js';
+
+const CLOSE_GRACE_MS = 10_000;
+const MAX_HEADER_SIZE = 16 * 1024;
+
+function rawHeaderList(raw: string[]): HeaderList {
+  const out: HeaderList = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+/** Request body pulled from the IncomingMessage; a client abort surfaces as LH_CLIENT_ABORTED. */
+class NodeBody implements RequestBody {
+  private iterated = false;
+  constructor(
+    readonly length: number | null,
+    private readonly req: IncomingMessage,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    if (this.iterated) throw new Error('request body can be iterated only once');
+    this.iterated = true;
+    const it = this.req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const req = this.req;
+    return {
+      async next(): Promise<IteratorResult<Buffer>> {
+        try {
+          const r = await it.next();
+          if (r.done && !req.complete) throw clientAbortedError();
+          return r;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'LH_CLIENT_ABORTED') throw err;
+          throw clientAbortedError();
+        }
+      },
+      async return(): Promise<IteratorResult<Buffer>> {
+        // Stop reading: node discards the rest of the body (req._dump) once the response is done.
+        await it.return?.();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
+
+class NodeSink implements ResponseSink {
+  private startedFlag = false;
+  private abortedFlag = false;
+  private destroyedByUs = false;
+  private abortCbs: Array<() => void> = [];
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly forceClose: () => boolean,
+    private readonly log: FrontLog,
+  ) {
+    res.once('close', () => {
+      if (this.abortedFlag || res.writableFinished) return;
+      this.abortedFlag = true;
+      if (this.destroyedByUs) return;
+      const cbs = this.abortCbs;
+      this.abortCbs = [];
+      for (const cb of cbs) {
+        try {
+          cb();
+        } catch (err) {
+          this.log.error({ err }, 'onAbort callback threw');
+        }
+      }
+    });
+  }
+
+  get started(): boolean {
+    return this.startedFlag;
+  }
+  get aborted(): boolean {
+    return this.abortedFlag;
+  }
+
+  start(status: number, reason: string, headers: HeaderList, bodyLength: number | null, noBody: boolean): void {
+    if (this.startedFlag) throw new Error('ResponseSink.start() called twice');
+    this.startedFlag = true;
+    if (this.abortedFlag) return;
+    const { keep, invalid } = responseHeadersToWrite(headers);
+    if (invalid.length > 0) this.log.warn({ headers: invalid }, 'dropped response headers with invalid name or value');
+    const flat: string[] = [];
+    for (const [k, v] of keep) flat.push(k, v);
+    if (bodyLength !== null) flat.push('Content-Length', String(bodyLength));
+    if (this.forceClose()) flat.push('Connection', 'close');
+    this.res.writeHead(status, reasonPhrase(status, reason), flat);
+    if (noBody) return;
+    // Headers go out with the first body chunk; if none comes this turn, send them alone.
+    setImmediate(() => {
+      if (!this.abortedFlag && !this.res.headersSent && !this.res.writableEnded) this.res.flushHeaders();
+    });
+  }
+
+  write(chunk: Buffer): boolean {
+    if (!this.startedFlag) throw new Error('ResponseSink.write() before start()');
+    if (this.abortedFlag || this.res.writableEnded) return true;
+    return this.res.write(chunk);
+  }
+
+  onDrain(cb: () => void): void {
+    this.res.once('drain', cb);
+  }
+
+  end(): void {
+    if (!this.startedFlag) throw new Error('ResponseSink.end() before start()');
+    if (this.abortedFlag || this.res.writableEnded) return;
+    this.res.end();
+  }
+
+  destroy(): void {
+    if (this.abortedFlag) return;
+    this.destroyedByUs = true;
+    this.abortedFlag = true;
+    this.res.destroy();
+  }
+
+  onAbort(cb: () => void): void {
+    if (this.abortedFlag) queueMicrotask(cb);
+    else this.abortCbs.push(cb);
+  }
+}
+
+class NodeListener implements FrontListener {
+  readonly name: string;
+  port = 0;
+  private readonly server: https.Server;
+  private readonly connIds = new WeakMap<Socket, number>();
+  private readonly poisoned = new WeakSet<Socket>();
+  private readonly sockets = new Set<Socket>();
+  private requests = 0;
+  private rejected = 0;
+  private closing = false;
+  private closePromise: Promise<void> | null = null;
+
+  constructor(
+    private readonly cfg: ListenerConfig,
+    private readonly handler: RequestHandler,
+    private readonly log: FrontLog,
+  ) {
+    this.name = cfg.name;
+    const t = cfg.timeouts;
+    const requestTimeout = Math.max(0, t.client);
+    const headersTimeout = requestTimeout > 0 ? Math.min(t.httpRequest, requestTimeout) : t.httpRequest;
+    this.server = https.createServer({
+      cert: readFileSync(cfg.tls.cert),
+      key: readFileSync(cfg.tls.key),
+      maxHeaderSize: MAX_HEADER_SIZE,
+      insecureHTTPParser: false,
+      requireHostHeader: false, // our validation answers it (and poisons the socket); node's own 400 still dispatches what is pipelined behind
+      keepAliveTimeout: t.httpKeepAlive,
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: 1000,
+    });
+    this.server.on('secureConnection', (socket: TLSSocket) => {
+      this.connIds.set(socket, nextClientConnId());
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, false));
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, true));
+    this.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      this.requests++;
+      this.reject(req, res, { status: 417, reason: 'unsupported expectation' });
+    });
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
+    this.server.on('tlsClientError', (err: Error) => this.log.debug({ err: err.message }, 'client TLS handshake failed'));
+  }
+
+  async listen(): Promise<void> {
+    const { host, port } = this.cfg.bind;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new Error(`listener ${this.name}: could not listen on ${host}:${port}: ${err.message}`));
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : port;
+    this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
+  }
+
+  stats(): ListenerCounters {
+    return { connections: this.sockets.size, requests: this.requests, rejected: this.rejected };
+  }
+
+  close(): Promise<void> {
+    this.closePromise ??= new Promise<void>((resolve) => {
+      this.closing = true;
+      const timer = setTimeout(() => {
+        this.log.warn({ open: this.sockets.size }, 'closing listener: cutting connections still open after the grace period');
+        this.server.closeAllConnections();
+      }, CLOSE_GRACE_MS);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.server.closeIdleConnections();
+    });
+    return this.closePromise;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    this.requests++;
+    const socket = req.socket;
+    if (this.poisoned.has(socket)) {
+      // Parsed behind a refused request on the same connection: never served. node closes the
+      // socket after the 400 (Connection: close); this response stays unanswered until then.
+      req.resume();
+      return;
+    }
+    const receivedAt = performance.now();
+    const httpVersion: '1.0' | '1.1' = req.httpVersion === '1.0' ? '1.0' : '1.1';
+    const headers = rawHeaderList(req.rawHeaders);
+    const method = req.method ?? '';
+    const target = req.url ?? '';
+    const rejection = validateRequest({ method, target, httpVersion, headers });
+    if (rejection) {
+      this.reject(req, res, rejection);
+      return;
+    }
+    if (expectContinue) res.writeContinue();
+    const framing = bodyFraming(headers);
+    const wantsClose = computeWantsClose(httpVersion, headers);
+    const proxyReq: ProxyRequest = {
+      method,
+      target,
+      httpVersion,
+      headers: withoutExpect(headers),
+      remoteAddress: socket.remoteAddress ?? '',
+      clientConnId: this.connIds.get(socket) ?? nextClientConnId(),
+      listener: this.name,
+      farm: this.cfg.farm,
+      wantsClose,
+      body: framing.hasBody ? new NodeBody(framing.length, req) : null,
+      receivedAt,
+    };
+    const sink = new NodeSink(res, () => wantsClose || this.closing, this.log);
+    try {
+      this.handler(proxyReq, sink);
+    } catch (err) {
+      this.log.error({ err, method, path: target }, 'request handler threw');
+      if (sink.aborted) return;
+      if (!sink.started) {
+        const body = Buffer.from('500 Internal Server Error\n');
+        sink.start(500, 'Internal Server Error', [['content-type', 'text/plain; charset=utf-8']], body.length, false);
+        sink.write(body);
+        sink.end();
+      } else {
+        sink.destroy();
+      }
+    }
+  }
+
+  private reject(req: IncomingMessage, res: ServerResponse, rej: Rejection): void {
+    this.rejected++;
+    this.poisoned.add(req.socket);
+    this.log.debug({ client: req.socket.remoteAddress, reason: rej.reason, status: rej.status }, 'rejected request');
+    const body = `${rej.status} ${STATUS_CODES[rej.status] ?? ''}: ${rej.reason}\n`;
+    res.writeHead(rej.status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    });
+    res.end(body);
+  }
+
+  private onClientError(err: Error & { code?: string }, socket: Socket): void {
+    this.rejected++;
+    this.log.debug({ err: err.message, code: err.code, client: socket.remoteAddress }, 'client error');
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      // The peer is gone, or part of a response is already on the wire: a 400 now would corrupt
+      // it. Just cut.
+      socket.destroy();
+      return;
+    }
+    // (A request whose head was fine but whose body framing is broken is in flight with no
+    // response yet: like node's default handler, answer 400 and close; its body stream fails.)
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = `${status} ${STATUS_CODES[status]}\n`;
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const t = setTimeout(() => socket.destroy(), 2000);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
+  }
+}
+
+export async function startNodeListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog): Promise<FrontListener> {
+  const l = new NodeListener(cfg, handler, log);
+  await l.listen();
+  return l;
+}
