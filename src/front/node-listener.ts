@@ -83,6 +83,8 @@ class NodeSink implements ResponseSink {
   constructor(
     private readonly res: ServerResponse,
     private readonly forceClose: () => boolean,
+    /** timeouts.client: how long a client may leave a blocked response write unread. */
+    private readonly clientTimeoutMs: number,
     private readonly log: FrontLog,
   ) {
     res.once('close', () => {
@@ -129,7 +131,18 @@ class NodeSink implements ResponseSink {
   write(chunk: Buffer): boolean {
     if (!this.startedFlag) throw new Error('ResponseSink.write() before start()');
     if (this.abortedFlag || this.res.writableEnded) return true;
-    return this.res.write(chunk);
+    const ok = this.res.write(chunk);
+    if (!ok && this.clientTimeoutMs > 0) {
+      // The client is not reading: it gets timeouts.client to catch up, then the connection is
+      // cut (node destroys a socket whose 'timeout' nobody handles). Without this a client that
+      // vanished behind a blocked write would keep its socket forever (node pauses reading).
+      const socket = this.res.socket;
+      if (socket) {
+        socket.setTimeout(this.clientTimeoutMs);
+        this.res.once('drain', () => socket.setTimeout(0));
+      }
+    }
+    return ok;
   }
 
   onDrain(cb: () => void): void {
@@ -224,11 +237,12 @@ class NodeListener implements FrontListener {
   close(): Promise<void> {
     this.closePromise ??= new Promise<void>((resolve) => {
       this.closing = true;
+      // Not unref'd: stalled sockets do not keep the event loop alive, this timer must.
       const timer = setTimeout(() => {
         this.log.warn({ open: this.sockets.size }, 'closing listener: cutting connections still open after the grace period');
         this.server.closeAllConnections();
+        for (const s of this.sockets) s.destroy();
       }, CLOSE_GRACE_MS);
-      timer.unref();
       this.server.close(() => {
         clearTimeout(timer);
         resolve();
@@ -273,7 +287,7 @@ class NodeListener implements FrontListener {
       body: framing.hasBody ? new NodeBody(framing.length, req) : null,
       receivedAt,
     };
-    const sink = new NodeSink(res, () => wantsClose || this.closing, this.log);
+    const sink = new NodeSink(res, () => wantsClose || this.closing, this.cfg.timeouts.client, this.log);
     try {
       this.handler(proxyReq, sink);
     } catch (err) {
@@ -304,7 +318,6 @@ class NodeListener implements FrontListener {
   }
 
   private onClientError(err: Error & { code?: string }, socket: Socket): void {
-    this.rejected++;
     this.log.debug({ err: err.message, code: err.code, client: socket.remoteAddress }, 'client error');
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
@@ -316,6 +329,7 @@ class NodeListener implements FrontListener {
     // (A request whose head was fine but whose body framing is broken is in flight with no
     // response yet: like node's default handler, answer 400 and close; its body stream fails.)
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.rejected++;
     const body = `${status} ${STATUS_CODES[status]}\n`;
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
     const t = setTimeout(() => socket.destroy(), 2000);

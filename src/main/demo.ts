@@ -48,7 +48,7 @@ export async function runDemo(o: DemoOptions): Promise<{ gateway: Gateway; stop:
         timeouts: { client: 30_000, httpRequest: 10_000, httpKeepAlive: 10_000 },
       },
     ],
-    admin: { bind: { host: '127.0.0.1', port: 0 }, tokenFile: null },
+    admin: { bind: { host: '127.0.0.1', port: o.port === 0 ? 0 : 9900 }, tokenFile: null },
     log: { level: 'warn', access: false },
     farms: [
       {
