@@ -175,7 +175,7 @@ export function parseResponses(raw: Buffer, headResponses: number[] = []): { res
     const status = Number(m[2]);
     const get = (n: string): string | undefined => headers.find(([k]) => k.toLowerCase() === n)?.[1];
     let p = headEnd + 4;
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     let chunked = false;
     const isInterim = status >= 100 && status < 200;
     const isHead = !isInterim && headResponses.includes(finalIndex);

@@ -4,6 +4,8 @@
  *
  * Rows the uws engine cannot satisfy because uWS itself decides (LF-only chunk framing, …) are
  * marked `todo` with the reason for that engine only; they still run.
+ *
+ * Debugging: FRONT_ENGINES=uws|node and FRONT_ROWS=<regexp on row names> narrow the run.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
