@@ -286,8 +286,8 @@ ${farm.ports.map((p) => `        server 127.0.0.1:${p};`).join('\n')}
   };
 }
 
-/** @param longhaulBurst longhaul's `pool.burst` policy (`adaptive` is its default). */
-export function allContenders(longhaulBurst = 'adaptive'): Contender[] {
+/** @param longhaulBurst longhaul's `pool.burst` policy (`open` is its default). */
+export function allContenders(longhaulBurst = 'open'): Contender[] {
   const hap = findTool('haproxy');
   const ngx = findTool('nginx');
   return [direct, longhaul('uws', longhaulBurst), longhaul('node', longhaulBurst), haproxy('always', hap), haproxy('safe', hap), nginx(ngx)];

@@ -25,8 +25,8 @@ const { values } = parseArgs({
     rtt: { type: 'string', default: '100' },
     only: { type: 'string' },
     'no-lan': { type: 'boolean', default: false },
-    /** longhaul pool.burst: adaptive (its default) | open */
-    burst: { type: 'string', default: 'adaptive' },
+    /** longhaul pool.burst: open (its default) | adaptive */
+    burst: { type: 'string', default: 'open' },
   },
 });
 const quick = values.quick!;

@@ -131,8 +131,23 @@ function makeEcho(seen: ProxyRequest[], events: Events): RequestHandler {
 }
 
 // The synchronous-answer path must not depend on the async IIFE above: handle /sync before it.
-function withSyncPath(inner: RequestHandler): RequestHandler {
+function withSyncPath(inner: RequestHandler, events: Events): RequestHandler {
   return (req, res) => {
+    if (req.target.startsWith('/microtask')) {
+      // Answered from a microtask right after dispatch (still inside the engine's callback
+      // turn); the producer waits for drain when write() says so, then ends (like undici).
+      queueMicrotask(() => {
+        const b = Buffer.from(`microtask ${req.clientConnId}`);
+        res.start(200, 'OK', [], b.length, false);
+        const done = (): void => {
+          events.set(req.target, [...(events.get(req.target) ?? []), 'ended']);
+          res.end();
+        };
+        if (res.write(b)) done();
+        else res.onDrain(done);
+      });
+      return;
+    }
     if (req.target.startsWith('/sync') && req.body === null) {
       const b = Buffer.from(`sync ${req.clientConnId}`);
       res.start(200, 'OK', [], b.length, false);
@@ -542,6 +557,27 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'answer from a microtask (completion deferred a tick on uws): drain still fires, keep-alive continues',
+    async run(t, c) {
+      let n = 0;
+      const r = await rawTlsRequest({
+        port: c.port,
+        data: get('/microtask?1'),
+        stopAfterResponses: 3,
+        onResponse: (_res, s) => {
+          n++;
+          if (n < 3) s.write(n === 1 ? `POST /microtask?2 HTTP/1.1\r\nHost: gateway.test\r\nContent-Length: 2\r\n\r\nhi` : get('/microtask?3'));
+        },
+      });
+      const f = finals(r);
+      t.equal(f.length, 3, 'all three answered');
+      t.equal(new Set(f.map((x) => x.body.toString())).size, 1, 'same connection id');
+      for (const target of ['/microtask?1', '/microtask?2', '/microtask?3']) {
+        t.same(c.events.get(target), ['ended'], `${target}: the producer heard drain and ended`);
+      }
+    },
+  },
+  {
     name: 'large response, known length, slow reader (backpressure)',
     async run(t, c) {
       const n = 8 * 1024 * 1024;
@@ -761,7 +797,7 @@ async function startEngine(engine: Engine, cert: string, key: string, seen: Prox
     farm: 'echo',
     timeouts: { client: 30_000, httpRequest: 10_000, httpKeepAlive: 10_000 },
   };
-  return startFrontListener(cfg, withSyncPath(makeEcho(seen, events)));
+  return startFrontListener(cfg, withSyncPath(makeEcho(seen, events), events));
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'longhaul-front-'));
