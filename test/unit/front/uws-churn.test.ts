@@ -4,7 +4,8 @@
  * resets. It pins what the uws front must never do under such traffic: crash the process (a
  * connection handle used after uWS freed its socket, a socket closed from inside its own data
  * callback), leak tracked connections or exchanges, or fail to close.
- * Deterministic PRNG (seeded); timing still varies from run to run.
+ * Deterministic PRNG (seeded); timing still varies from run to run, so a use-after-free shows up
+ * only with some probability per run (raise CHURN_SECONDS / CHURN_LOOPS, vary CHURN_SEED to hunt).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,8 @@ import { generateTestPki } from '../../../src/certs/dev-certs.js';
 import type { RequestHandler } from '../../../src/core/types.js';
 import { startFrontListener } from '../../../src/front/front-listener.js';
 
-const SECONDS = Number(process.env.CHURN_SECONDS ?? 3);
-const LOOPS = 20;
+const SECONDS = Number(process.env.CHURN_SECONDS ?? 4);
+const LOOPS = Number(process.env.CHURN_LOOPS ?? 30);
 
 let seed = Number(process.env.CHURN_SEED ?? 12345);
 function rnd(): number {
