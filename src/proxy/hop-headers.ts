@@ -64,7 +64,7 @@ export interface DownstreamHead {
 
 /**
  * Response headers for the client from undici's raw header buffers: hop-by-hop removed, `Date`
- * dropped (uWS adds its own; node:http is told not to), Content-Length/Transfer-Encoding left to
+ * dropped (both front engines add their own, uWS and node:http alike), framing headers left to
  * the front's framing. Repeated headers (Set-Cookie) stay separate entries.
  */
 export function downstreamResponseHead(raw: Buffer[]): DownstreamHead {
