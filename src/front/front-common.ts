@@ -6,6 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import { LonghaulError } from '../core/errors.js';
 import type { HeaderList, RequestBody } from '../core/types.js';
+import { connectionTokens } from '../core/connection-tokens.js';
 
 /** The subset of pino the front uses (pino's `Logger` satisfies it). */
 export interface FrontLog {
@@ -151,19 +152,6 @@ export class PushedBody implements RequestBody {
 /** The error a body iterator throws when the client went away mid-body. */
 export function clientAbortedError(): LonghaulError {
   return new LonghaulError('LH_CLIENT_ABORTED', 'client connection closed before the request body was complete');
-}
-
-/** Comma-separated tokens of every `Connection` header, lowercased. */
-export function connectionTokens(headers: HeaderList): Set<string> {
-  const out = new Set<string>();
-  for (const [name, value] of headers) {
-    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
-    for (const t of value.split(',')) {
-      const tok = t.trim().toLowerCase();
-      if (tok) out.add(tok);
-    }
-  }
-  return out;
 }
 
 /**

@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { ListenerConfig } from '../config/config-types.js';
 import type { HeaderList, ProxyRequest, RequestBody, RequestHandler, ResponseSink } from '../core/types.js';
+import { runCallbacks } from '../core/run-callbacks.js';
 import { clientAbortedError, computeWantsClose, nextClientConnId, reasonPhrase, responseHeadersToWrite, type FrontLog, type ListenerCounters } from './front-common.js';
 import type { FrontListener } from './front-listener.js';
 import { bodyFraming, validateRequest, withoutExpect, type Rejection } from './request-validation.js';
@@ -93,13 +94,7 @@ class NodeSink implements ResponseSink {
       if (this.destroyedByUs) return;
       const cbs = this.abortCbs;
       this.abortCbs = [];
-      for (const cb of cbs) {
-        try {
-          cb();
-        } catch (err) {
-          this.log.error({ err }, 'onAbort callback threw');
-        }
-      }
+      runCallbacks(cbs, this.log, 'onAbort');
     });
   }
 

@@ -95,6 +95,7 @@ import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@based/uws';
 import type { ListenerConfig } from '../config/config-types.js';
 import type { HeaderList, ProxyRequest, RequestHandler, ResponseSink } from '../core/types.js';
+import { runCallbacks } from '../core/run-callbacks.js';
 import {
   EMPTY_BUFFER,
   PushedBody,
@@ -448,13 +449,7 @@ class UwsExchange implements ResponseSink {
   private fireAbort(): void {
     const cbs = this.abortCbs;
     this.abortCbs = [];
-    for (const cb of cbs) {
-      try {
-        cb();
-      } catch (err) {
-        this.listener.log.error({ err }, 'onAbort callback threw');
-      }
-    }
+    runCallbacks(cbs, this.listener.log, 'onAbort');
   }
 
   // ----- ResponseSink -----
@@ -655,13 +650,7 @@ class UwsExchange implements ResponseSink {
     this.needDrain = false;
     const cbs = this.drainCbs;
     this.drainCbs = [];
-    for (const cb of cbs) {
-      try {
-        cb();
-      } catch (err) {
-        this.listener.log.error({ err }, 'onDrain callback threw');
-      }
-    }
+    runCallbacks(cbs, this.listener.log, 'onDrain');
   }
 
   /** Chunked / no body / zero length: finish once end() was called and completion is allowed. */

@@ -1,3 +1,4 @@
+import { connectionTokens } from '../core/connection-tokens.js';
 import type { HeaderList } from '../core/types.js';
 
 /**
@@ -6,20 +7,6 @@ import type { HeaderList } from '../core/types.js';
  * `Host` is end-to-end and always kept.
  */
 const HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'expect']);
-
-/** Names listed in `Connection` headers, lowercased (they are hop-by-hop too). */
-function connectionTokens(headers: HeaderList): Set<string> {
-  const out = new Set<string>();
-  for (const [name, value] of headers) {
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
-      for (const t of value.split(',')) {
-        const tok = t.trim().toLowerCase();
-        if (tok) out.add(tok);
-      }
-    }
-  }
-  return out;
-}
 
 export interface UpstreamHeadOptions {
   remoteAddress: string;
