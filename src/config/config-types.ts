@@ -70,6 +70,8 @@ export interface FarmConfig {
   name: string;
   balance: Balance;
   httpReuse: HttpReuse;
+  /** Every backend connection is private to the client connection that used it (per-client identity). */
+  private: boolean;
   retries: number;
   redispatch: boolean;
   retryOn: string[]; // 'conn-failure' | 'empty-response' | 'junk-response' | 'response-timeout' | '503' ...

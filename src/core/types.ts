@@ -1,3 +1,5 @@
+import type { ClientConnection } from './client-connection.js';
+
 /**
  * Engine-neutral request/response contract between `front` (uws | node) and `proxy`.
  * `front` never sees backend connections; `proxy` never sees uWS or node:http objects.
@@ -22,8 +24,10 @@ export interface ProxyRequest {
   /** All request headers as received; the proxy removes hop-by-hop ones. */
   readonly headers: HeaderList;
   readonly remoteAddress: string;
-  /** Stable id of the client connection (private backend connections are tied to it). */
+  /** Stable id of the client connection (= client.id; logs). */
   readonly clientConnId: number;
+  /** The client connection: request count (first request or not), close notification. */
+  readonly client: ClientConnection;
   /** Listener name, for logs and routing. */
   readonly listener: string;
   /** Farm this listener routes to by default. */

@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { ListenerConfig } from '../config/config-types.js';
 import type { HeaderList, ProxyRequest, RequestBody, RequestHandler, ResponseSink } from '../core/types.js';
+import { ClientConnection } from '../core/client-connection.js';
 import { runCallbacks } from '../core/run-callbacks.js';
 import { clientAbortedError, computeWantsClose, nextClientConnId, reasonPhrase, responseHeadersToWrite, type FrontLog, type ListenerCounters } from './front-common.js';
 import type { FrontListener } from './front-listener.js';
@@ -167,7 +168,7 @@ class NodeListener implements FrontListener {
   readonly name: string;
   port = 0;
   private readonly server: https.Server;
-  private readonly connIds = new WeakMap<Socket, number>();
+  private readonly connIds = new WeakMap<Socket, ClientConnection>();
   private readonly poisoned = new WeakSet<Socket>();
   private readonly sockets = new Set<Socket>();
   private requests = 0;
@@ -196,9 +197,13 @@ class NodeListener implements FrontListener {
       connectionsCheckingInterval: 1000,
     });
     this.server.on('secureConnection', (socket: TLSSocket) => {
-      this.connIds.set(socket, nextClientConnId());
+      const client = new ClientConnection(nextClientConnId());
+      this.connIds.set(socket, client);
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        client.markClosed((err) => this.log.error({ err }, 'client close callback threw'));
+      });
     });
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, false));
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, true));
@@ -269,13 +274,20 @@ class NodeListener implements FrontListener {
     if (expectContinue) res.writeContinue();
     const framing = bodyFraming(headers);
     const wantsClose = computeWantsClose(httpVersion, headers);
+    let client = this.connIds.get(socket);
+    if (!client) {
+      client = new ClientConnection(nextClientConnId());
+      this.connIds.set(socket, client);
+    }
+    client.requests++;
     const proxyReq: ProxyRequest = {
       method,
       target,
       httpVersion,
       headers: withoutExpect(headers),
       remoteAddress: socket.remoteAddress ?? '',
-      clientConnId: this.connIds.get(socket) ?? nextClientConnId(),
+      clientConnId: client.id,
+      client,
       listener: this.name,
       farm: this.cfg.farm,
       wantsClose,

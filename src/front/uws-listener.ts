@@ -95,6 +95,7 @@ import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@based/uws';
 import type { ListenerConfig } from '../config/config-types.js';
 import type { HeaderList, ProxyRequest, RequestHandler, ResponseSink } from '../core/types.js';
+import { ClientConnection } from '../core/client-connection.js';
 import { runCallbacks } from '../core/run-callbacks.js';
 import {
   EMPTY_BUFFER,
@@ -220,6 +221,7 @@ class UwsConn {
   dataArmed = false;
   /** `Connection: close` was sent but uWS will not close: serve nothing more on it. */
   closing = false;
+  readonly client: ClientConnection;
 
   constructor(
     readonly id: number,
@@ -227,6 +229,7 @@ class UwsConn {
     handle: HttpResponse,
   ) {
     this.handle = handle;
+    this.client = new ClientConnection(id);
   }
 }
 
@@ -317,6 +320,7 @@ class UwsExchange implements ResponseSink {
     }
     conn.current = this;
     conn.body = this;
+    conn.client.requests++;
     this.dispatch();
   }
 
@@ -347,6 +351,7 @@ class UwsExchange implements ResponseSink {
       headers: withoutExpect(this.head.headers),
       remoteAddress: this.remote,
       clientConnId: this.clientConnId,
+      client: conn.client,
       listener: l.name,
       farm: l.cfg.farm,
       wantsClose: this.wantsClose,
@@ -868,6 +873,7 @@ class UwsListener implements FrontListener {
     conn.current = null;
     b?.connectionLost();
     if (c && c !== b) c.connectionLost();
+    conn.client.markClosed((err) => this.log.error({ err }, 'client close callback threw'));
   }
 
   // ----- requests -----

@@ -55,6 +55,7 @@ export async function runDemo(o: DemoOptions): Promise<{ gateway: Gateway; stop:
         name: 'us-api',
         balance: 'leastconn',
         httpReuse: 'always',
+        private: false,
         retries: 3,
         redispatch: true,
         retryOn: ['conn-failure', 'empty-response'],

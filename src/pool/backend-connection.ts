@@ -1,6 +1,7 @@
 import { Client } from 'undici';
 import type tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
+import type { ClientConnection } from '../core/client-connection.js';
 
 /**
  * One pooled TLS keep-alive connection to one server, with an explicit state (Envoy's model).
@@ -45,6 +46,8 @@ export class BackendConnection {
   /** Server's `Keep-Alive: timeout=N` hint in ms, learned from the last response. */
   keepAliveHintMs: number | null = null;
   closeReason = '';
+  /** The one client connection this connection is private to (design "Private connections"), or null: shared. */
+  owner: ClientConnection | null = null;
   /** Set when the pool decided to retire it (so its counters are not counted twice). */
   retiredByPool = false;
   #closeTimer: NodeJS.Timeout | null = null;

@@ -13,6 +13,7 @@ export interface PoolCounters {
   retiredIdle: number; // closed by the pool's idle purge
   retiredBroken: number; // exchange failed / aborted
   retiredOther: number; // max-reuse, max-age, max-idle, shutdown
+  madePrivate: number; // connections that became private to one client connection
 }
 
 export function newPoolCounters(): PoolCounters {
@@ -30,6 +31,7 @@ export function newPoolCounters(): PoolCounters {
     retiredIdle: 0,
     retiredBroken: 0,
     retiredOther: 0,
+    madePrivate: 0,
   };
 }
 
@@ -40,6 +42,8 @@ export interface PoolSnapshot {
   idle: number;
   busy: number;
   draining: number;
+  /** Connections private to one client connection (idle or busy). */
+  private: number;
   queue: number;
   counters: PoolCounters;
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { PoolConfig } from '../config/config-types.js';
+import type { ClientConnection } from '../core/client-connection.js';
 import { LonghaulError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { connectTls } from '../tls/connect-tls.js';
@@ -26,10 +27,15 @@ export interface ServerPoolOptions {
 }
 
 export interface LeaseRequest {
-  /** Only a connection opened for this request will do (retry after a stale reused connection). */
+  /**
+   * Only a connection opened for this request will do (retry after a stale reused connection;
+   * `http-reuse safe|never` for a client connection's first request).
+   */
   fresh?: boolean;
   /** Non-idempotent requests only ride connections used within proven-window (design). */
   idempotent: boolean;
+  /** Only idle connections that completed at least this many exchanges (`http-reuse aggressive`: 2). */
+  minUses?: number;
 }
 
 export interface Lease {
@@ -107,23 +113,16 @@ export class ServerPool {
   lease(req: LeaseRequest): Promise<Lease> {
     if (this.#closed) return Promise.reject(new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
     const started = performance.now();
-    if (!req.fresh) {
-      const conn = this.#takeIdle(req);
-      if (conn) return Promise.resolve(this.#leaseOf(conn, started, 0));
-    }
+    const conn = this.#takeIdle(req);
+    if (conn) return Promise.resolve(this.#leaseOf(conn, started, 0));
     if (this.openCount < this.#o.pool.maxConn) {
       const patience = req.fresh || this.#o.pool.burst === 'open' ? null : this.#burstPatience(started);
       if (patience === null) return this.#openFor(started);
       return this.#enqueue(req, started, patience);
     }
-    if (req.fresh || !req.idempotent) {
-      // At max-conn with only unproven idle connections: replace the oldest idle one.
-      const victim = this.#idle[0];
-      if (victim) {
-        this.#retire(victim, 'replaced for a request that needs a fresh connection', 'other');
-        return this.#openFor(started);
-      }
-    }
+    // At max-conn, and the idle connections left (if any) do not suit this request (unproven for
+    // a POST, not fresh, not reused enough): replace the least recently used one.
+    if (this.#replaceIdle()) return this.#openFor(started);
     return this.#enqueue(req, started, null);
   }
 
@@ -186,22 +185,56 @@ export class ServerPool {
       this.#retire(conn, reason, conn.alive ? 'broken' : 'server');
     } else if (this.#closed) {
       this.#retire(conn, 'pool closed', 'other');
+    } else if (conn.owner) {
+      // Private: back to its client connection only. max-reuse/max-age do not apply: retiring it
+      // would lose the connection-based authentication (NTLM/Negotiate) the client went through.
+      if (conn.owner.closed) this.#retire(conn, 'private: client connection closed', 'other');
+      else conn.transition('idle', 'released (private)');
+      return;
     } else if (p.maxReuse > 0 && conn.uses >= p.maxReuse) {
       this.#retire(conn, 'max-reuse reached', 'other');
     } else if (p.maxAge > 0 && performance.now() - conn.createdAt >= p.maxAge) {
       this.#retire(conn, 'max-age reached', 'other');
     } else {
       const waiter = this.#waiters[0];
-      if (waiter) {
+      // Handed straight to the head of the FIFO queue when it suits it (it was just proven).
+      if (waiter && !waiter.req.fresh && conn.uses >= (waiter.req.minUses ?? 0)) {
         this.#dequeue(waiter);
         this.#markLeased(conn);
         waiter.resolve(this.#leaseOf(conn, waiter.enqueuedAt, 0));
         return;
       }
       conn.transition('idle', 'released');
-      return;
     }
     this.#serveWaiters();
+  }
+
+  /**
+   * Make a busy connection private to one client connection (design "Private connections"):
+   * from its release on it is never in the shared idle list, only `leasePrivate` can take it, and
+   * it is retired when that client connection closes.
+   */
+  makePrivate(conn: BackendConnection, owner: ClientConnection): void {
+    if (conn.owner === owner || conn.state === 'closed') return;
+    conn.owner = owner;
+    this.counters.madePrivate++;
+    owner.onClose(() => {
+      if (conn.state === 'idle') this.#retire(conn, 'private: client connection closed', 'other');
+      // busy: release() sees the closed owner and retires it after the exchange.
+    });
+  }
+
+  /** Lease a private connection for its owner's next request; null when it is busy or gone. */
+  leasePrivate(conn: BackendConnection): Lease | null {
+    if (!conn.owner || conn.state !== 'idle' || this.#closed) return null;
+    if (!conn.alive) {
+      this.#retire(conn, 'dead while idle', 'server');
+      return null;
+    }
+    const started = performance.now();
+    conn.transition('busy', 'leased (private)');
+    this.#markLeased(conn);
+    return this.#leaseOf(conn, started, 0);
   }
 
   /** Open min-idle connections one after another, so every one after the first resumes TLS. */
@@ -243,7 +276,7 @@ export class ServerPool {
       this.#dequeue(w);
       w.reject(new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
     }
-    for (const c of [...this.#idle]) this.#retire(c, 'pool closed', 'other');
+    for (const c of [...this.#conns]) if (c.state === 'idle') this.#retire(c, 'pool closed', 'other');
     return new Promise<void>((resolve) => {
       const check = (): void => {
         if (this.#conns.size === 0) resolve();
@@ -255,12 +288,13 @@ export class ServerPool {
 
   /** Close idle connections (server went DOWN or MAINT). */
   closeIdle(reason: string): void {
-    for (const c of [...this.#idle]) this.#retire(c, reason, 'other');
+    for (const c of [...this.#conns]) if (c.state === 'idle') this.#retire(c, reason, 'other');
   }
 
   snapshot(): PoolSnapshot {
-    const s: PoolSnapshot = { key: this.key, open: 0, connecting: 0, idle: 0, busy: 0, draining: 0, queue: this.#waiters.length, counters: { ...this.counters } };
+    const s: PoolSnapshot = { key: this.key, open: 0, connecting: 0, idle: 0, busy: 0, draining: 0, private: 0, queue: this.#waiters.length, counters: { ...this.counters } };
     for (const c of this.#conns) {
+      if (c.owner && c.state !== 'draining') s.private++;
       if (c.state === 'connecting') s.connecting++;
       else if (c.state === 'idle') s.idle++;
       else if (c.state === 'busy') s.busy++;
@@ -282,8 +316,9 @@ export class ServerPool {
   }
 
   #takeIdle(req: LeaseRequest): BackendConnection | null {
+    if (req.fresh) return null;
     for (;;) {
-      const conn = pickIdle(this.#idle, req.idempotent, this.#o.pool.provenWindow);
+      const conn = pickIdle(this.#idle, req.idempotent, this.#o.pool.provenWindow, req.minUses ?? 0);
       if (!conn) return null;
       if (conn.alive) {
         conn.transition('busy', 'leased');
@@ -337,9 +372,10 @@ export class ServerPool {
   #onState(conn: BackendConnection, from: ConnState, to: ConnState): void {
     if (from === 'idle') this.#removeIdle(conn);
     if (to === 'idle') {
-      this.#idle.push(conn);
+      // A private connection idles apart: only its owner's next request may take it.
+      if (!conn.owner) this.#idle.push(conn);
       this.#armIdleTimer(conn);
-      this.#trimIdle();
+      if (!conn.owner) this.#trimIdle();
     } else if (to === 'closed') {
       this.#conns.delete(conn);
       this.#removeIdle(conn);
@@ -364,10 +400,18 @@ export class ServerPool {
         w.resolve(this.#leaseOf(conn, w.enqueuedAt, 0));
         continue;
       }
-      if (this.openCount >= this.#o.pool.maxConn) return;
+      if (this.openCount >= this.#o.pool.maxConn && !this.#replaceIdle()) return;
       this.#dequeue(w);
       this.#openFor(w.enqueuedAt).then(w.resolve, w.reject);
     }
+  }
+
+  /** At max-conn: retire the least recently used idle connection to make room for a new one. */
+  #replaceIdle(): boolean {
+    const victim = this.#idle[0];
+    if (!victim) return false;
+    this.#retire(victim, 'replaced for a request that needs another connection', 'other');
+    return true;
   }
 
   #markLeased(conn: BackendConnection): void {

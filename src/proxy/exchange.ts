@@ -4,6 +4,7 @@ import { LonghaulError, type ErrorCode } from '../core/errors.js';
 import type { ResponseSink } from '../core/types.js';
 import type { Lease } from '../pool/server-pool.js';
 import { downstreamResponseHead } from './hop-headers.js';
+import { asksConnectionAuth } from './reuse-policy.js';
 
 /**
  * How far an exchange got before it failed. The retry table of the design is keyed on this:
@@ -42,6 +43,8 @@ export interface ExchangeResult {
   reusable: boolean;
   /** Time from dispatch to the response head, ms. */
   serverMs: number;
+  /** 401/407 offering NTLM or Negotiate: the connection must become private to this client. */
+  connectionAuth: boolean;
 }
 
 /**
@@ -67,6 +70,7 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
     let status = 0;
     let bytes = 0;
     let serverClose = false;
+    let connectionAuth = false;
     let headAt = 0;
     let timer: NodeJS.Timeout | null = null;
     let resumeUndici: () => void = () => {};
@@ -117,6 +121,7 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
         phase = 'response-started';
         const head = downstreamResponseHead(rawHeaders as unknown as Buffer[]);
         serverClose = head.serverClose;
+        connectionAuth = asksConnectionAuth(statusCode, rawHeaders as unknown as Buffer[]);
         if (head.keepAliveHintMs !== null) conn.keepAliveHintMs = head.keepAliveHintMs;
         const bodyless = noBody || statusCode === 204 || statusCode === 304;
         sink.start(statusCode, '', head.headers, statusCode === 204 ? null : head.contentLength, bodyless);
@@ -134,7 +139,7 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
         settled = true;
         if (timer) clearTimeout(timer);
         sink.end();
-        resolve({ status, bytes, reusable: !serverClose, serverMs: headAt - dispatchedAt });
+        resolve({ status, bytes, reusable: !serverClose, serverMs: headAt - dispatchedAt, connectionAuth });
       },
       onError(err) {
         const p = currentPhase();

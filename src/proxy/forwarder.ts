@@ -9,7 +9,9 @@ import { sendErrorResponse } from './error-response.js';
 import { ExchangeError, runExchange, type ExchangeResult } from './exchange.js';
 import { upstreamRequestHeaders } from './hop-headers.js';
 import { isIdempotent } from './idempotency.js';
+import { PrivateConnections } from './private-connections.js';
 import { ReplayBody } from './replay-body.js';
+import { reuseConstraints } from './reuse-policy.js';
 
 /** What one request's journey looked like: the access-log line and the stats are made from it. */
 interface Journey {
@@ -40,6 +42,8 @@ interface Journey {
  * loop us forever).
  */
 export class Forwarder {
+  readonly #privates = new PrivateConnections();
+
   constructor(
     private readonly farms: ReadonlyMap<string, Farm>,
     private readonly log: Logger,
@@ -70,6 +74,9 @@ export class Forwarder {
     const body = req.body ? new ReplayBody(req.body, cfg.replayBuffer) : null;
     const host = req.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
     const headers = upstreamRequestHeaders(req.headers, { remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null });
+    // http-reuse / private connections (design "Pool rules"): what this request may ride.
+    const reuse = reuseConstraints(cfg.httpReuse, req.client.requests <= 1);
+    const alwaysPrivate = cfg.private || cfg.httpReuse === 'never';
     const tried = new Set<BackendServer>();
     let retriesLeft = cfg.retries;
     // Stale-connection retries are free, but never more than the pool could hold twice over.
@@ -82,8 +89,11 @@ export class Forwarder {
         j.error = 'LH_CLIENT_ABORTED';
         return this.#logAccess(req, j);
       }
-      // Redispatch: a retry goes to another server when one is left; otherwise the same one.
-      server = !server || cfg.redispatch ? farm.pick(tried) : server.usable ? server : farm.pick(tried);
+      // A client with a private connection goes back to its server first. Redispatch: a retry
+      // goes to another server when one is left; otherwise the same one.
+      const pinned = j.attempts === 0 ? this.#privates.serverFor(req.client) : null;
+      if (pinned?.usable) server = pinned;
+      else server = !server || cfg.redispatch ? farm.pick(tried) : server.usable ? server : farm.pick(tried);
       if (!server) {
         j.status = sendErrorResponse(sink, 503, 'LH_NO_SERVER');
         j.error = 'LH_NO_SERVER';
@@ -95,8 +105,12 @@ export class Forwarder {
       server.active++;
       let lease: Lease | null = null;
       let reused = false;
+      let endTurn: (() => void) | null = null;
       try {
-        lease = await server.pool(server.sniFor(host)).lease({ fresh, idempotent });
+        const pool = server.pool(server.sniFor(host));
+        const own = fresh ? null : await this.#privates.lease(req.client, pool);
+        endTurn = own?.done ?? null;
+        lease = own?.lease ?? (await pool.lease({ fresh: fresh || reuse.fresh, idempotent, minUses: reuse.minUses }));
         reused = lease.reused;
         j.reused = reused;
         j.queueMs += lease.queueMs;
@@ -108,7 +122,9 @@ export class Forwarder {
           { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server },
           sink,
         );
-        this.#release(lease, result.reusable, 'server asked to close');
+        if (result.reusable && (alwaysPrivate || result.connectionAuth || lease.conn.owner)) this.#privates.pin(req.client, server, lease);
+        this.#release(lease, result.reusable, 'server asked to close', endTurn);
+        endTurn = null;
         server.countResponse(result.status);
         j.status = result.status;
         j.bytes = result.bytes;
@@ -116,7 +132,9 @@ export class Forwarder {
         j.error = null;
         return this.#logAccess(req, j);
       } catch (err) {
-        if (lease) this.#release(lease, false, (err as Error).message);
+        if (lease) this.#release(lease, false, (err as Error).message, endTurn);
+        else endTurn?.();
+        endTurn = null;
         const code = errorCode(err);
         j.error = code;
         server.countError(code);
@@ -159,9 +177,13 @@ export class Forwarder {
     return reused ? 'stale' : 'counted';
   }
 
-  #release(lease: Lease, reusable: boolean, reason: string): void {
+  /** `endTurn`: the next request of this client may take its private connection (after the release). */
+  #release(lease: Lease, reusable: boolean, reason: string, endTurn: (() => void) | null): void {
     // Let undici finish its own bookkeeping for this response before the connection is reused.
-    queueMicrotask(() => lease.pool.release(lease.conn, reusable, reason));
+    queueMicrotask(() => {
+      lease.pool.release(lease.conn, reusable, reason);
+      endTurn?.();
+    });
   }
 
   #logAccess(req: ProxyRequest, j: Journey): void {

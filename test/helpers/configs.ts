@@ -15,6 +15,7 @@ export function farmConfig(name: string, caFile: string, servers: ServerConfig[]
     name,
     balance: 'leastconn',
     httpReuse: 'always',
+    private: false,
     retries: 3,
     redispatch: true,
     retryOn: ['conn-failure', 'empty-response'],

@@ -50,6 +50,7 @@ t.test('a minimal config gets every documented default', async (t) => {
       name: 'api',
       balance: 'leastconn',
       httpReuse: 'always',
+      private: false,
       retries: 3,
       redispatch: true,
       retryOn: ['conn-failure', 'empty-response'],
