@@ -1,4 +1,4 @@
-import type { Engine, FarmConfig, PoolConfig } from '../../src/config/config-types.js';
+import type { Engine, FarmConfig, FarmTlsConfig, PoolConfig } from '../../src/config/config-types.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { startFarmServer, type FarmBehavior, type FarmServer } from '../../src/demo/farm-server.js';
 import { Gateway } from '../../src/main/gateway.js';
@@ -20,6 +20,8 @@ export interface HarnessOptions {
   pool?: Partial<PoolConfig>;
   behavior?: FarmBehavior;
   farm?: Partial<FarmConfig>;
+  /** Merged into the farm's TLS settings (the harness's CA stays unless given). */
+  farmTls?: Partial<FarmTlsConfig>;
   keepAliveTimeoutMs?: number;
 }
 
@@ -44,6 +46,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     servers.map((s) => serverConfig(s.name, s.port, {}, o.pool)),
     o.farm,
   );
+  if (o.farmTls) farm.tls = { ...farm.tls, ...o.farmTls };
   const cfg = gatewayConfig([listenerConfig('farm', pki.gatewayCert, pki.gatewayKey, { engine: o.engine ?? 'uws' })], [farm]);
   const gateway = await Gateway.start(cfg, silentLogger);
   return {
