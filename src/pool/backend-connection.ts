@@ -51,6 +51,8 @@ export class BackendConnection {
   /** Set when the pool decided to retire it (so its counters are not counted twice). */
   retiredByPool = false;
   #closeTimer: NodeJS.Timeout | null = null;
+  /** Idle deadline (the pool's idle purge); cleared by any transition out of idle. */
+  #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly onState: (conn: BackendConnection, from: ConnState, to: ConnState) => void) {}
 
@@ -99,6 +101,10 @@ export class BackendConnection {
   transition(to: ConnState, reason: string): boolean {
     const from = this.state;
     if (from === to || from === 'closed') return false;
+    if (this.#idleTimer) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = null;
+    }
     if (to === 'closed') {
       this.closeReason ||= reason;
       if (this.#closeTimer) clearTimeout(this.#closeTimer);
@@ -129,6 +135,17 @@ export class BackendConnection {
     socket.end();
     this.#closeTimer = setTimeout(() => this.transition('closed', reason), graceMs);
     this.#closeTimer.unref();
+  }
+
+  /** While idle: run `onExpire` after `ms` unless the connection leaves idle first. */
+  armIdleDeadline(ms: number, onExpire: () => void): void {
+    if (this.state !== 'idle') return;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.state === 'idle') onExpire();
+    }, ms);
+    this.#idleTimer.unref();
   }
 
   get alive(): boolean {

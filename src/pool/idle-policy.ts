@@ -21,3 +21,25 @@ export function pickIdle(idle: readonly BackendConnection[], idempotent: boolean
   }
   return null;
 }
+
+/**
+ * How long an idle connection may stay idle: the sooner of idle-timeout and the server's
+ * Keep-Alive hint, minus a margin of about one connection setup (≥ 250 ms, ≥ 1 RTT: the server
+ * starts its clock half an RTT before we see the response end, and our FIN needs half an RTT).
+ */
+export function idleDeadlineMs(conn: BackendConnection, idleTimeoutMs: number): number {
+  const limit = Math.min(idleTimeoutMs, conn.keepAliveHintMs ?? Infinity);
+  const margin = Math.min(Math.max(250, conn.info?.setupMs ?? 0), limit / 2);
+  return Math.max(0, limit - margin);
+}
+
+/**
+ * Demand sizing (HAProxy's pool purge): how many idle connections one purge step closes — half
+ * of those above what the last period needed at its peak, never going below min-idle. A burst's
+ * connections thus fade out over several periods instead of all at once.
+ */
+export function purgeCount(busy: number, idle: number, minIdle: number, peakBusy: number): number {
+  const needed = Math.max(minIdle + busy, peakBusy);
+  const excess = Math.min(idle, busy + idle - needed);
+  return excess > 0 ? Math.ceil(excess / 2) : 0;
+}

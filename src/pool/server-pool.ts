@@ -9,7 +9,10 @@ import type { TlsSessionCache } from '../tls/tls-session-cache.js';
 import { BackendConnection, type ConnState } from './backend-connection.js';
 import { burstPatience } from './burst-policy.js';
 import { DemandTracker } from './demand-tracker.js';
-import { pickIdle } from './idle-policy.js';
+import { idleDeadlineMs, pickIdle, purgeCount } from './idle-policy.js';
+import type { Lease, LeaseRequest } from './lease.js';
+import { LeaseQueue } from './lease-queue.js';
+import { WarmUp } from './warm-up.js';
 import { newPoolCounters, type PoolCounters, type PoolSnapshot } from './pool-stats.js';
 
 export interface ServerPoolOptions {
@@ -26,36 +29,7 @@ export interface ServerPoolOptions {
   log: Logger;
 }
 
-export interface LeaseRequest {
-  /**
-   * Only a connection opened for this request will do (retry after a stale reused connection;
-   * `http-reuse safe|never` for a client connection's first request).
-   */
-  fresh?: boolean;
-  /** Non-idempotent requests only ride connections used within proven-window (design). */
-  idempotent: boolean;
-  /** Only idle connections that completed at least this many exchanges (`http-reuse aggressive`: 2). */
-  minUses?: number;
-}
-
-export interface Lease {
-  conn: BackendConnection;
-  /** The pool the connection goes back to. */
-  pool: ServerPool;
-  /** The connection served an exchange before this one. */
-  reused: boolean;
-  queueMs: number;
-  connectMs: number;
-}
-
-interface Waiter {
-  req: LeaseRequest;
-  enqueuedAt: number;
-  resolve: (lease: Lease) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-  patienceTimer: NodeJS.Timeout | null;
-}
+export type { Lease, LeaseRequest } from './lease.js';
 
 /**
  * The connection pool of one server and pool key: mechanism only (which connection to take is
@@ -72,12 +46,16 @@ export class ServerPool {
   readonly #conns = new Set<BackendConnection>();
   /** Idle connections, least recently used first (MRU at the end). */
   readonly #idle: BackendConnection[] = [];
-  readonly #waiters: Waiter[] = [];
-  readonly #idleTimers = new Map<BackendConnection, NodeJS.Timeout>();
+  readonly #waiters = new LeaseQueue<Lease>();
   readonly demand = new DemandTracker();
   #purgeTimer: NodeJS.Timeout | null = null;
-  #warming = false;
-  #warmFailures = 0;
+  readonly #warmUp = new WarmUp(
+    () => !this.#closed && this.#idle.length + this.#count('connecting') < this.#o.pool.minIdle && this.openCount < this.#o.pool.maxConn,
+    () =>
+      this.#open(true).then((conn) => {
+        if (conn.state === 'connecting') conn.transition('idle', 'warmed');
+      }),
+  );
   #closed = false;
 
   constructor(opts: ServerPoolOptions) {
@@ -91,14 +69,16 @@ export class ServerPool {
 
   /** connecting + idle + busy (what max-conn limits). */
   get openCount(): number {
-    let n = 0;
-    for (const c of this.#conns) if (c.state !== 'draining' && c.state !== 'closed') n++;
-    return n;
+    return this.#count('connecting') + this.#count('idle') + this.#count('busy');
   }
 
   get busyCount(): number {
+    return this.#count('busy');
+  }
+
+  #count(state: ConnState): number {
     let n = 0;
-    for (const c of this.#conns) if (c.state === 'busy') n++;
+    for (const c of this.#conns) if (c.state === state) n++;
     return n;
   }
 
@@ -132,37 +112,23 @@ export class ServerPool {
    */
   #enqueue(req: LeaseRequest, started: number, patience: number | null): Promise<Lease> {
     this.counters.queued++;
-    return new Promise<Lease>((resolve, reject) => {
-      const waiter: Waiter = {
-        req,
-        enqueuedAt: started,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#dequeue(waiter);
-          this.counters.queueTimeouts++;
-          reject(new LonghaulError('LH_QUEUE_TIMEOUT', `no connection to ${this.key} within ${this.#o.queueTimeoutMs} ms`));
-        }, this.#o.queueTimeoutMs),
-        patienceTimer:
-          patience === null
-            ? null
-            : setTimeout(() => {
-                if (!this.#waiters.includes(waiter) || this.openCount >= this.#o.pool.maxConn) return;
-                this.#dequeue(waiter);
-                this.counters.burstOpened++;
-                this.#openFor(started).then(resolve, reject);
-              }, patience),
-      };
-      if (patience !== null) this.counters.burstWaits++;
-      this.#waiters.push(waiter);
-    });
-  }
-
-  #dequeue(w: Waiter): void {
-    const i = this.#waiters.indexOf(w);
-    if (i >= 0) this.#waiters.splice(i, 1);
-    clearTimeout(w.timer);
-    if (w.patienceTimer) clearTimeout(w.patienceTimer);
+    if (patience !== null) this.counters.burstWaits++;
+    return this.#waiters.add(
+      req,
+      started,
+      this.#o.queueTimeoutMs,
+      (w) => {
+        this.counters.queueTimeouts++;
+        w.reject(new LonghaulError('LH_QUEUE_TIMEOUT', `no connection to ${this.key} within ${this.#o.queueTimeoutMs} ms`));
+      },
+      patience,
+      (w) => {
+        if (this.openCount >= this.#o.pool.maxConn) return;
+        this.#waiters.take(w);
+        this.counters.burstOpened++;
+        this.#openFor(started).then(w.resolve, w.reject);
+      },
+    );
   }
 
   #burstPatience(now: number): number | null {
@@ -196,10 +162,10 @@ export class ServerPool {
     } else if (p.maxAge > 0 && performance.now() - conn.createdAt >= p.maxAge) {
       this.#retire(conn, 'max-age reached', 'other');
     } else {
-      const waiter = this.#waiters[0];
+      const waiter = this.#waiters.head();
       // Handed straight to the head of the FIFO queue when it suits it (it was just proven).
       if (waiter && !waiter.req.fresh && conn.uses >= (waiter.req.minUses ?? 0)) {
-        this.#dequeue(waiter);
+        this.#waiters.take(waiter);
         this.#markLeased(conn);
         waiter.resolve(this.#leaseOf(conn, waiter.enqueuedAt, 0));
         return;
@@ -239,30 +205,7 @@ export class ServerPool {
 
   /** Open min-idle connections one after another, so every one after the first resumes TLS. */
   warm(): void {
-    if (this.#warming || this.#closed) return;
-    this.#warming = true;
-    const step = (): void => {
-      if (this.#closed || this.#idle.length + this.#connectingCount() >= this.#o.pool.minIdle || this.openCount >= this.#o.pool.maxConn) {
-        this.#warming = false;
-        return;
-      }
-      this.#open(true)
-        .then((conn) => {
-          this.#warmFailures = 0;
-          if (conn.state === 'connecting') conn.transition('idle', 'warmed');
-          step();
-        })
-        .catch(() => {
-          // Server down: back off (1 s, 2 s … 30 s) instead of hammering it.
-          this.#warmFailures++;
-          const t = setTimeout(() => {
-            this.#warming = false;
-            this.warm();
-          }, Math.min(30_000, 1000 * 2 ** Math.min(5, this.#warmFailures - 1)));
-          t.unref();
-        });
-    };
-    step();
+    if (!this.#closed) this.#warmUp.start();
   }
 
   /**
@@ -272,10 +215,7 @@ export class ServerPool {
   close(): Promise<void> {
     this.#closed = true;
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
-    for (const w of [...this.#waiters]) {
-      this.#dequeue(w);
-      w.reject(new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
-    }
+    this.#waiters.failAll(() => new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
     for (const c of [...this.#conns]) if (c.state === 'idle') this.#retire(c, 'pool closed', 'other');
     return new Promise<void>((resolve) => {
       const check = (): void => {
@@ -307,12 +247,6 @@ export class ServerPool {
   /** Connections currently known (any state but closed), for tests and admin. */
   connections(): readonly BackendConnection[] {
     return [...this.#conns];
-  }
-
-  #connectingCount(): number {
-    let n = 0;
-    for (const c of this.#conns) if (c.state === 'connecting') n++;
-    return n;
   }
 
   #takeIdle(req: LeaseRequest): BackendConnection | null {
@@ -374,7 +308,7 @@ export class ServerPool {
     if (to === 'idle') {
       // A private connection idles apart: only its owner's next request may take it.
       if (!conn.owner) this.#idle.push(conn);
-      this.#armIdleTimer(conn);
+      conn.armIdleDeadline(idleDeadlineMs(conn, this.#o.pool.idleTimeout), () => this.#retire(conn, 'idle timeout', 'idle'));
       if (!conn.owner) this.#trimIdle();
     } else if (to === 'closed') {
       this.#conns.delete(conn);
@@ -393,15 +327,15 @@ export class ServerPool {
   /** Waiters left after a connection closed get new connections while capacity allows. */
   #serveWaiters(): void {
     while (this.#waiters.length > 0 && !this.#closed) {
-      const w = this.#waiters[0]!;
+      const w = this.#waiters.head()!;
       const conn = this.#takeIdle(w.req);
       if (conn) {
-        this.#dequeue(w);
+        this.#waiters.take(w);
         w.resolve(this.#leaseOf(conn, w.enqueuedAt, 0));
         continue;
       }
       if (this.openCount >= this.#o.pool.maxConn && !this.#replaceIdle()) return;
-      this.#dequeue(w);
+      this.#waiters.take(w);
       this.#openFor(w.enqueuedAt).then(w.resolve, w.reject);
     }
   }
@@ -419,12 +353,7 @@ export class ServerPool {
     this.demand.noteBusy(this.busyCount);
   }
 
-  /**
-   * Demand sizing (HAProxy's pool purge): every purge-interval, half of the idle connections
-   * above what the last period needed at its peak are closed, least recently used first, never
-   * going below min-idle. A burst's connections thus fade out over several periods instead of
-   * all at once, and come back cheaply if the burst returns.
-   */
+  /** Every purge-interval, trim idle connections above recent demand, LRU first (idle-policy.ts). */
   #startPurge(): void {
     if (this.#purgeTimer || this.#closed) return;
     this.#purgeTimer = setInterval(() => this.purgeOnce(), this.#o.pool.purgeInterval);
@@ -434,10 +363,7 @@ export class ServerPool {
   /** One purge step (exposed for tests and the admin). Returns how many idle connections it closed. */
   purgeOnce(): number {
     const busy = this.busyCount;
-    const idle = this.#idle.length;
-    const needed = Math.max(this.#o.pool.minIdle + busy, this.demand.peakBusy);
-    const excess = Math.min(idle, busy + idle - needed);
-    const close = excess > 0 ? Math.ceil(excess / 2) : 0;
+    const close = purgeCount(busy, this.#idle.length, this.#o.pool.minIdle, this.demand.peakBusy);
     for (let i = 0; i < close && this.#idle.length > 0; i++) this.#retire(this.#idle[0]!, 'purged: above recent demand', 'idle');
     this.demand.resetPeak(busy);
     return close;
@@ -446,28 +372,6 @@ export class ServerPool {
   #removeIdle(conn: BackendConnection): void {
     const i = this.#idle.indexOf(conn);
     if (i >= 0) this.#idle.splice(i, 1);
-    const t = this.#idleTimers.get(conn);
-    if (t) {
-      clearTimeout(t);
-      this.#idleTimers.delete(conn);
-    }
-  }
-
-  /**
-   * Idle purge: close before the server would. Limit = the sooner of idle-timeout and the
-   * server's Keep-Alive hint, minus a margin of about one connection setup (≥ 1 RTT: the server
-   * starts its clock half an RTT before we see the response end, and our FIN needs half an RTT).
-   */
-  #armIdleTimer(conn: BackendConnection): void {
-    const hint = conn.keepAliveHintMs;
-    const limit = Math.min(this.#o.pool.idleTimeout, hint ?? Infinity);
-    const margin = Math.min(Math.max(250, conn.info?.setupMs ?? 0), limit / 2);
-    const t = setTimeout(() => {
-      this.#idleTimers.delete(conn);
-      if (conn.state === 'idle') this.#retire(conn, 'idle timeout', 'idle');
-    }, Math.max(0, limit - margin));
-    t.unref();
-    this.#idleTimers.set(conn, t);
   }
 
   #trimIdle(): void {

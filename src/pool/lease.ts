@@ -1,0 +1,25 @@
+import type { BackendConnection } from './backend-connection.js';
+import type { ServerPool } from './server-pool.js';
+
+/** What a request asks of a pool. */
+export interface LeaseRequest {
+  /**
+   * Only a connection opened for this request will do (retry after a stale reused connection;
+   * `http-reuse safe|never` for a client connection's first request).
+   */
+  fresh?: boolean;
+  /** Non-idempotent requests only ride connections used within proven-window (design). */
+  idempotent: boolean;
+  /** Only idle connections that completed at least this many exchanges (`http-reuse aggressive`: 2). */
+  minUses?: number;
+}
+
+export interface Lease {
+  conn: BackendConnection;
+  /** The pool the connection goes back to. */
+  pool: ServerPool;
+  /** The connection served an exchange before this one. */
+  reused: boolean;
+  queueMs: number;
+  connectMs: number;
+}
