@@ -1,5 +1,6 @@
 import type { FarmConfig, ServerConfig } from '../config/config-types.js';
 import type { Logger } from '../core/logger.js';
+import { ServerBudget } from '../pool/server-budget.js';
 import { ServerPool } from '../pool/server-pool.js';
 import type { PoolSnapshot } from '../pool/pool-stats.js';
 import type { FarmTls } from '../tls/farm-tls.js';
@@ -25,6 +26,8 @@ export class BackendServer {
   active = 0;
   readonly counters: ServerCounters = { requests: 0, requestsOnReused: 0, retries: 0, responses: {}, errors: {} };
   readonly #pools = new Map<string, ServerPool>();
+  /** max-conn is per server, across its pool keys. */
+  readonly #budget: ServerBudget;
 
   constructor(
     readonly config: ServerConfig,
@@ -32,7 +35,9 @@ export class BackendServer {
     private readonly farmTls: FarmTls,
     private readonly sessions: TlsSessionCache,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#budget = new ServerBudget(config.pool.maxConn);
+  }
 
   get name(): string {
     return this.config.name;
@@ -65,11 +70,13 @@ export class BackendServer {
         farmTls: this.farmTls,
         sessions: this.sessions,
         pool: this.config.pool,
+        budget: this.#budget,
         connectTimeoutMs: this.farm.timeouts.connect,
         queueTimeoutMs: this.farm.timeouts.queue,
         log: this.log,
       });
       this.#pools.set(key, pool);
+      this.#budget.add(pool);
       if (this.config.pool.minIdle > 0) pool.warm();
     }
     return pool;

@@ -1,3 +1,5 @@
+import type { BackendConnection } from './backend-connection.js';
+
 /** Counters of one pool (one server and pool key). Plain numbers: read by /stats, never reset. */
 export interface PoolCounters {
   handshakesFull: number;
@@ -46,4 +48,27 @@ export interface PoolSnapshot {
   private: number;
   queue: number;
   counters: PoolCounters;
+}
+
+/** Why the pool retired a connection: server (it closed / asked to), idle (purge), broken, other. */
+export type RetireKind = 'server' | 'idle' | 'broken' | 'other';
+
+export function countRetirement(c: PoolCounters, kind: RetireKind): void {
+  if (kind === 'server') c.retiredByServer++;
+  else if (kind === 'idle') c.retiredIdle++;
+  else if (kind === 'broken') c.retiredBroken++;
+  else c.retiredOther++;
+}
+
+export function poolSnapshot(key: string, conns: Iterable<BackendConnection>, queue: number, counters: PoolCounters): PoolSnapshot {
+  const s: PoolSnapshot = { key, open: 0, connecting: 0, idle: 0, busy: 0, draining: 0, private: 0, queue, counters: { ...counters } };
+  for (const c of conns) {
+    if (c.owner && c.state !== 'draining') s.private++;
+    if (c.state === 'connecting') s.connecting++;
+    else if (c.state === 'idle') s.idle++;
+    else if (c.state === 'busy') s.busy++;
+    else if (c.state === 'draining') s.draining++;
+  }
+  s.open = s.connecting + s.idle + s.busy;
+  return s;
 }

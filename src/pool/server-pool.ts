@@ -12,8 +12,9 @@ import { DemandTracker } from './demand-tracker.js';
 import { idleDeadlineMs, pickIdle, purgeCount } from './idle-policy.js';
 import type { Lease, LeaseRequest } from './lease.js';
 import { LeaseQueue } from './lease-queue.js';
+import type { ServerBudget } from './server-budget.js';
 import { WarmUp } from './warm-up.js';
-import { newPoolCounters, type PoolCounters, type PoolSnapshot } from './pool-stats.js';
+import { countRetirement, newPoolCounters, poolSnapshot, type PoolCounters, type PoolSnapshot, type RetireKind } from './pool-stats.js';
 
 export interface ServerPoolOptions {
   /** Pool key: host:port:sni:identity (design "Pool rules / Key"). */
@@ -24,6 +25,8 @@ export interface ServerPoolOptions {
   farmTls: FarmTls;
   sessions: TlsSessionCache;
   pool: PoolConfig;
+  /** max-conn across all pools of the server (absent: this pool alone counts). */
+  budget?: ServerBudget;
   connectTimeoutMs: number;
   queueTimeoutMs: number;
   log: Logger;
@@ -50,7 +53,7 @@ export class ServerPool {
   readonly demand = new DemandTracker();
   #purgeTimer: NodeJS.Timeout | null = null;
   readonly #warmUp = new WarmUp(
-    () => !this.#closed && this.#idle.length + this.#count('connecting') < this.#o.pool.minIdle && this.openCount < this.#o.pool.maxConn,
+    () => !this.#closed && this.#idle.length + this.#count('connecting') < this.#o.pool.minIdle && this.#hasRoom(),
     () =>
       this.#open(true).then((conn) => {
         if (conn.state === 'connecting') conn.transition('idle', 'warmed');
@@ -95,7 +98,7 @@ export class ServerPool {
     const started = performance.now();
     const conn = this.#takeIdle(req);
     if (conn) return Promise.resolve(this.#leaseOf(conn, started, 0));
-    if (this.openCount < this.#o.pool.maxConn) {
+    if (this.#hasRoom()) {
       const patience = req.fresh || this.#o.pool.burst === 'open' ? null : this.#burstPatience(started);
       if (patience === null) return this.#openFor(started);
       return this.#enqueue(req, started, patience);
@@ -123,7 +126,7 @@ export class ServerPool {
       },
       patience,
       (w) => {
-        if (this.openCount >= this.#o.pool.maxConn) return;
+        if (!this.#hasRoom()) return;
         this.#waiters.take(w);
         this.counters.burstOpened++;
         this.#openFor(started).then(w.resolve, w.reject);
@@ -172,7 +175,7 @@ export class ServerPool {
       }
       conn.transition('idle', 'released');
     }
-    this.#serveWaiters();
+    this.serveWaiters();
   }
 
   /**
@@ -232,16 +235,7 @@ export class ServerPool {
   }
 
   snapshot(): PoolSnapshot {
-    const s: PoolSnapshot = { key: this.key, open: 0, connecting: 0, idle: 0, busy: 0, draining: 0, private: 0, queue: this.#waiters.length, counters: { ...this.counters } };
-    for (const c of this.#conns) {
-      if (c.owner && c.state !== 'draining') s.private++;
-      if (c.state === 'connecting') s.connecting++;
-      else if (c.state === 'idle') s.idle++;
-      else if (c.state === 'busy') s.busy++;
-      else if (c.state === 'draining') s.draining++;
-    }
-    s.open = s.connecting + s.idle + s.busy;
-    return s;
+    return poolSnapshot(this.key, this.#conns, this.#waiters.length, this.counters);
   }
 
   /** Connections currently known (any state but closed), for tests and admin. */
@@ -305,6 +299,8 @@ export class ServerPool {
 
   #onState(conn: BackendConnection, from: ConnState, to: ConnState): void {
     if (from === 'idle') this.#removeIdle(conn);
+    // Leaving the open set (draining or closed) frees server-wide capacity.
+    if ((to === 'draining' || to === 'closed') && from !== 'draining') queueMicrotask(() => this.#o.budget?.freed(this));
     if (to === 'idle') {
       // A private connection idles apart: only its owner's next request may take it.
       if (!conn.owner) this.#idle.push(conn);
@@ -319,13 +315,13 @@ export class ServerPool {
         else if (from === 'busy') this.counters.retiredBroken++;
       }
       this.#o.log.debug({ pool: this.key, conn: conn.id, uses: conn.uses, reason: conn.closeReason }, 'backend connection closed');
-      this.#serveWaiters();
+      this.serveWaiters();
       if (!this.#closed && this.#o.pool.minIdle > 0) this.warm();
     }
   }
 
-  /** Waiters left after a connection closed get new connections while capacity allows. */
-  #serveWaiters(): void {
+  /** Serve queued requests while idle connections or capacity allow (here, or freed in another pool of the server). */
+  serveWaiters(): void {
     while (this.#waiters.length > 0 && !this.#closed) {
       const w = this.#waiters.head()!;
       const conn = this.#takeIdle(w.req);
@@ -334,19 +330,34 @@ export class ServerPool {
         w.resolve(this.#leaseOf(conn, w.enqueuedAt, 0));
         continue;
       }
-      if (this.openCount >= this.#o.pool.maxConn && !this.#replaceIdle()) return;
+      if (!this.#hasRoom() && !this.#replaceIdle()) return;
       this.#waiters.take(w);
       this.#openFor(w.enqueuedAt).then(w.resolve, w.reject);
     }
   }
 
-  /** At max-conn: retire the least recently used idle connection to make room for a new one. */
+  /** max-conn counts this pool's connections and, through the budget, the server's other pools'. */
+  #hasRoom(): boolean {
+    return this.openCount < this.#o.pool.maxConn && (this.#o.budget?.hasRoom() ?? true);
+  }
+
+  /**
+   * At max-conn: retire the least recently used idle connection to make room for a new one —
+   * this pool's own, or (server budget full) one of another pool of the same server.
+   */
   #replaceIdle(): boolean {
+    if (this.openCount < this.#o.pool.maxConn && this.#o.budget?.reclaimFor(this)) return true;
+    return this.giveUpIdle();
+  }
+
+  /** Retire the least recently used shared idle connection (the server budget asks this). */
+  giveUpIdle(): boolean {
     const victim = this.#idle[0];
     if (!victim) return false;
     this.#retire(victim, 'replaced for a request that needs another connection', 'other');
     return true;
   }
+
 
   #markLeased(conn: BackendConnection): void {
     conn.leasedAt = performance.now();
@@ -378,13 +389,10 @@ export class ServerPool {
     while (this.#idle.length > this.#o.pool.maxIdle) this.#retire(this.#idle[0]!, 'max-idle exceeded', 'other');
   }
 
-  #retire(conn: BackendConnection, reason: string, kind: 'server' | 'idle' | 'broken' | 'other'): void {
+  #retire(conn: BackendConnection, reason: string, kind: RetireKind): void {
     if (conn.state === 'closed' || conn.state === 'draining') return;
     conn.retiredByPool = true;
-    if (kind === 'server') this.counters.retiredByServer++;
-    else if (kind === 'idle') this.counters.retiredIdle++;
-    else if (kind === 'broken') this.counters.retiredBroken++;
-    else this.counters.retiredOther++;
+    countRetirement(this.counters, kind);
     if (kind === 'broken' || !conn.alive) conn.transition('closed', reason);
     else conn.retire(reason);
   }

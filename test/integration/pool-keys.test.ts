@@ -38,6 +38,8 @@ t.test('sni: host: one pool per name; Host a and b never share a backend connect
   const agents = Array.from({ length: 8 }, () => new https.Agent({ keepAlive: true, maxSockets: 1 }));
   t.teardown(() => agents.forEach((a) => a.destroy()));
   let ok = 0;
+  let peakOpen = 0;
+  const openNow = () => h.gateway.farms.get('farm')!.servers[0]!.snapshot().pools.reduce((n, p) => n + p.open, 0);
   // Interleaved: even clients ask for a.test, odd ones for b.test, all at once.
   await runConcurrently(8, 8, async (k) => {
     const name = k % 2 ? 'b.test' : 'a.test';
@@ -51,9 +53,28 @@ t.test('sni: host: one pool per name; Host a and b never share a backend connect
           .on('error', reject);
       });
       if (status === 200) ok++;
+      peakOpen = Math.max(peakOpen, openNow());
     }
   });
   t.equal(ok, 80);
+  t.ok(peakOpen <= 3, `at most max-conn (3) open to the server across both keys (peak seen ${peakOpen})`);
+  // Only b.test from now on: it takes over the server's budget by closing a.test's idle ones.
+  const before = h.servers[0]!.stats.handshakes;
+  await runConcurrently(3, 3, async (k) => {
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port: h.port, path: `/slow/30`, agent: agents[2 * k + 1], ca: h.pki.pki.ca.certPem, servername: 'localhost', headers: { host: 'b.test' } }, (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(String(res.statusCode)))));
+          })
+          .on('error', reject);
+      });
+      peakOpen = Math.max(peakOpen, openNow());
+    }
+  });
+  t.ok(peakOpen <= 3, `still at most 3 open (peak ${peakOpen})`);
+  t.ok(h.servers[0]!.stats.handshakes - before <= 3, 'b.test grew by reclaiming capacity, not beyond it');
   const s = h.servers[0]!;
   const hostsOn = new Map<number, Set<string>>();
   const sniOf = new Map<number, string>();

@@ -3,7 +3,7 @@ import type { PoolConfig } from '../../../src/config/config-types.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { startFarmServer, type FarmBehavior } from '../../../src/demo/farm-server.js';
 import { runExchange } from '../../../src/proxy/exchange.js';
-import { ServerPool } from '../../../src/pool/server-pool.js';
+import { ServerPool, type Lease } from '../../../src/pool/server-pool.js';
 import { createFarmTls } from '../../../src/tls/farm-tls.js';
 import { TlsSessionCache } from '../../../src/tls/tls-session-cache.js';
 import { CollectingSink } from '../../helpers/collecting-sink.js';
@@ -26,8 +26,8 @@ async function setup(t: Test, pool: Partial<PoolConfig> = {}, behavior: FarmBeha
   return { server, p };
 }
 
-async function exchange(p: ServerPool, method: string, path: string, idempotent = method !== 'POST') {
-  const lease = await p.lease({ idempotent });
+async function exchange(p: ServerPool, method: string, path: string, idempotent = method !== 'POST', leased?: Promise<Lease>) {
+  const lease = await (leased ?? p.lease({ idempotent }));
   const sink = new CollectingSink();
   const r = await runExchange(lease, { method, path, headers: ['host', 'farm.test'], body: null, serverTimeoutMs: 5000 }, sink);
   await new Promise<void>((res) => queueMicrotask(() => (p.release(lease.conn, r.reusable), res())));
@@ -77,7 +77,9 @@ t.test('max-reuse and max-age retire old connections', async (t) => {
 
 t.test('trimming: idle connections above recent demand decrease step by step', async (t) => {
   const { p } = await setup(t, { maxConn: 12, minIdle: 0, burst: 'open', purgeInterval: 3_600_000 });
-  await Promise.all(Array.from({ length: 12 }, () => exchange(p, 'GET', '/slow/100')));
+  // All 12 leased before any exchange runs: a burst of 12 at once, however slow this machine is.
+  const leases = await Promise.all(Array.from({ length: 12 }, () => p.lease({ idempotent: true })));
+  await Promise.all(leases.map((l) => exchange(p, 'GET', '/hello', true, Promise.resolve(l))));
   t.equal(p.snapshot().idle, 12, 'the burst opened 12 connections');
   const steps = [p.purgeOnce()];
   for (let i = 0; i < 8 && p.snapshot().idle > 0; i++) steps.push(p.purgeOnce());
@@ -89,7 +91,8 @@ t.test('trimming: idle connections above recent demand decrease step by step', a
 
 t.test('trimming never goes below min-idle', async (t) => {
   const { p } = await setup(t, { maxConn: 8, minIdle: 2, burst: 'open', purgeInterval: 3_600_000 });
-  await Promise.all(Array.from({ length: 8 }, () => exchange(p, 'GET', '/slow/50')));
+  const leases = await Promise.all(Array.from({ length: 8 }, () => p.lease({ idempotent: true })));
+  await Promise.all(leases.map((l) => exchange(p, 'GET', '/hello', true, Promise.resolve(l))));
   for (let i = 0; i < 10; i++) p.purgeOnce();
   t.equal(p.snapshot().idle, 2);
 });
