@@ -10,6 +10,7 @@ import { ExchangeError, runExchange, type ExchangeResult } from './exchange.js';
 import { upstreamRequestHeaders } from './hop-headers.js';
 import { isIdempotent } from './idempotency.js';
 import { ReplayBody } from './replay-body.js';
+import { classifyFailure, parseRetryOn } from './retry-policy.js';
 
 /** What one request's journey looked like: the access-log line and the stats are made from it. */
 interface Journey {
@@ -26,12 +27,13 @@ interface Journey {
 
 /**
  * Sends each client request to a server of its farm and streams the answer back, retrying per
- * the design's retry table:
+ * the design's retry table (which failures retry: retry-policy.ts, governed by `retry-on`):
  *
  *   connect/TLS failure .................................. retry (another server if redispatch)
  *   failure before any request byte was written .......... retry
  *   written, no response byte, idempotent ................ retry on a fresh connection
- *   written, no response byte, non-idempotent ............ 502, never replayed
+ *   written, no response byte, non-idempotent ............ 502 LH_NOT_REPLAYED, never replayed
+ *   retry-on status, idempotent, nothing forwarded ....... retry; the last one is forwarded as is
  *   response started ..................................... never retry (client connection closed)
  *   body larger than replay-buffer already streamed ...... never retry
  *
@@ -55,6 +57,7 @@ export class Forwarder {
   };
 
   async #forward(req: ProxyRequest, sink: ResponseSink): Promise<void> {
+    // Looked up per request: a reload (Gateway.reload) may have changed the farm.
     const farm = this.farms.get(req.farm);
     const j: Journey = { server: null, attempts: 0, reused: false, queueMs: 0, connectMs: 0, serverMs: 0, status: 0, bytes: 0, error: null };
     if (!farm) {
@@ -66,6 +69,7 @@ export class Forwarder {
       return this.#logAccess(req, j);
     }
     const cfg = farm.config;
+    const retryOn = parseRetryOn(cfg.retryOn);
     const idempotent = isIdempotent(req.method, req.headers);
     const body = req.body ? new ReplayBody(req.body, cfg.replayBuffer) : null;
     const host = req.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
@@ -76,6 +80,13 @@ export class Forwarder {
     let staleLeft = 2 * Math.max(1, ...cfg.servers.map((s) => s.pool.maxConn));
     let fresh = false;
     let server: BackendServer | null = null;
+    let connFailed = false;
+    // A retry-on status is honoured only while a retry is still possible; the last attempt's
+    // response is forwarded as is (as HAProxy does), never turned into a 502.
+    const retryStatus =
+      retryOn.statuses.size > 0 && idempotent
+        ? (status: number): boolean => retryOn.statuses.has(status) && retriesLeft > 0 && !sink.aborted && (!body || body.replayable)
+        : undefined;
 
     for (;;) {
       if (sink.aborted) {
@@ -83,11 +94,18 @@ export class Forwarder {
         return this.#logAccess(req, j);
       }
       // Redispatch: a retry goes to another server when one is left; otherwise the same one.
+      const previous: BackendServer | null = server;
       server = !server || cfg.redispatch ? farm.pick(tried) : server.usable ? server : farm.pick(tried);
       if (!server) {
         j.status = sendErrorResponse(sink, 503, 'LH_NO_SERVER');
         j.error = 'LH_NO_SERVER';
         return this.#logAccess(req, j);
+      }
+      if (connFailed && server === previous) {
+        // HAProxy's turn-around: a server that just refused a connection (restarting?) is given
+        // min(timeouts.connect, 1 s) before it is tried again.
+        await sleep(Math.min(cfg.timeouts.connect, 1000));
+        if (sink.aborted) continue;
       }
       j.server = server;
       j.attempts++;
@@ -105,7 +123,7 @@ export class Forwarder {
         if (reused) server.counters.requestsOnReused++;
         const result: ExchangeResult = await runExchange(
           lease,
-          { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server },
+          { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server, ...(retryStatus ? { retryStatus } : {}) },
           sink,
         );
         this.#release(lease, result.reusable, 'server asked to close');
@@ -116,7 +134,8 @@ export class Forwarder {
         j.error = null;
         return this.#logAccess(req, j);
       } catch (err) {
-        if (lease) this.#release(lease, false, (err as Error).message);
+        const reusable = err instanceof ExchangeError && err.reusable;
+        if (lease) this.#release(lease, reusable, (err as Error).message);
         const code = errorCode(err);
         j.error = code;
         server.countError(code);
@@ -127,7 +146,9 @@ export class Forwarder {
           sink.destroy();
           return this.#logAccess(req, j);
         }
-        const retry = this.#mayRetry(code, phase, idempotent, reused, body);
+        const bodyLost = !!body && !body.replayable && body.bytesRead > 0;
+        const retry = classifyFailure({ code, phase, idempotent, reused, bodyLost }, retryOn);
+        connFailed = code === 'LH_CONNECT_FAILED' || code === 'LH_CONNECT_TIMEOUT';
         if (retry === 'stale' && staleLeft > 0) {
           staleLeft--;
           fresh = phase === 'written';
@@ -135,10 +156,16 @@ export class Forwarder {
           retriesLeft--;
           tried.add(server);
           fresh = false;
+        } else if (phase === 'written' && (!idempotent || bodyLost)) {
+          this.log.warn(
+            { method: req.method, path: req.target, server: server.name, cause: code, body_replayable: !bodyLost },
+            'request was written and the connection failed before any response: the server may have processed it; not replayed',
+          );
+          // A timeout stays a 504 (its code says what happened); anything else is LH_NOT_REPLAYED.
+          j.error = code === 'LH_SERVER_TIMEOUT' ? code : 'LH_NOT_REPLAYED';
+          j.status = sendErrorResponse(sink, code === 'LH_SERVER_TIMEOUT' ? 504 : 502, j.error);
+          return this.#logAccess(req, j);
         } else {
-          if (phase === 'written' && !idempotent) {
-            this.log.warn({ method: req.method, path: req.target, server: server.name, code }, 'request was written and the connection failed before any response: the server may have processed it; not replayed');
-          }
           const status = code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' ? 503 : 502;
           j.status = sendErrorResponse(sink, status, code);
           return this.#logAccess(req, j);
@@ -147,16 +174,6 @@ export class Forwarder {
         server.active--;
       }
     }
-  }
-
-  /** 'stale' = free retry (idle-close race), 'counted' = uses `retries`, null = none. */
-  #mayRetry(code: string, phase: 'not-written' | 'written', idempotent: boolean, reused: boolean, body: ReplayBody | null): 'stale' | 'counted' | null {
-    if (body && !body.replayable && body.bytesRead > 0) return null;
-    if (code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' || code === 'LH_SERVER_TIMEOUT') return null;
-    if (code === 'LH_CONNECT_FAILED' || code === 'LH_CONNECT_TIMEOUT') return 'counted';
-    if (phase === 'not-written') return reused ? 'stale' : 'counted';
-    if (!idempotent) return null;
-    return reused ? 'stale' : 'counted';
   }
 
   #release(lease: Lease, reusable: boolean, reason: string): void {
@@ -179,6 +196,7 @@ export class Forwarder {
         server: j.server?.name ?? null,
         conn: j.reused ? 'reused' : 'new',
         attempts: j.attempts,
+        retries: Math.max(0, j.attempts - 1),
         queue_ms: round(j.queueMs),
         connect_ms: round(j.connectMs),
         server_ms: round(j.serverMs),
@@ -188,6 +206,10 @@ export class Forwarder {
       'access',
     );
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function round(ms: number): number {
