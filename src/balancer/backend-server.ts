@@ -27,8 +27,8 @@ export class BackendServer {
   readonly #pools = new Map<string, ServerPool>();
 
   constructor(
-    readonly config: ServerConfig,
-    private readonly farm: FarmConfig,
+    public config: ServerConfig,
+    private farm: FarmConfig,
     private readonly farmTls: FarmTls,
     private readonly sessions: TlsSessionCache,
     private readonly log: Logger,
@@ -78,6 +78,17 @@ export class BackendServer {
   /** Warm the pool of the farm's fixed SNI at start (`sni: host` pools warm on first use). */
   warm(): void {
     if (this.farmTls.config.sni.kind !== 'host') this.pool(this.sniFor(undefined));
+  }
+
+  /**
+   * A reload kept this server (same address, same farm TLS): take the new name, weight, backup
+   * flag and pool limits without touching its connections.
+   */
+  reconfigure(config: ServerConfig, farm: FarmConfig): void {
+    this.config = config;
+    this.farm = farm;
+    const timeouts = { connectTimeoutMs: farm.timeouts.connect, queueTimeoutMs: farm.timeouts.queue };
+    for (const p of this.#pools.values()) p.updateLimits(config.pool, timeouts);
   }
 
   pools(): ServerPool[] {

@@ -190,6 +190,9 @@ export class ServerPool {
       this.#retire(conn, 'max-reuse reached', 'other');
     } else if (p.maxAge > 0 && performance.now() - conn.createdAt >= p.maxAge) {
       this.#retire(conn, 'max-age reached', 'other');
+    } else if (this.openCount > p.maxConn) {
+      // max-conn was lowered by a reload: shrink as exchanges end.
+      this.#retire(conn, 'above max-conn', 'other');
     } else {
       const waiter = this.#waiters[0];
       if (waiter) {
@@ -251,6 +254,28 @@ export class ServerPool {
       };
       check();
     });
+  }
+
+  /**
+   * New limits from a reload, applied live: a higher max-conn serves queued waiters at once; a
+   * lower one retires idle connections now and busy ones as their exchange ends (never cut);
+   * max-idle and min-idle take effect now. Queue timers already running keep their deadline.
+   */
+  updateLimits(pool: PoolConfig, timeouts: { connectTimeoutMs: number; queueTimeoutMs: number }): void {
+    if (this.#closed) return;
+    const purgeChanged = pool.purgeInterval !== this.#o.pool.purgeInterval;
+    this.#o.pool = pool;
+    this.#o.connectTimeoutMs = timeouts.connectTimeoutMs;
+    this.#o.queueTimeoutMs = timeouts.queueTimeoutMs;
+    if (purgeChanged && this.#purgeTimer) {
+      clearInterval(this.#purgeTimer);
+      this.#purgeTimer = null;
+      this.#startPurge();
+    }
+    while (this.openCount > pool.maxConn && this.#idle.length > 0) this.#retire(this.#idle[0]!, 'above max-conn', 'other');
+    this.#trimIdle();
+    this.#serveWaiters();
+    if (pool.minIdle > 0) this.warm();
   }
 
   /** Close idle connections (server went DOWN or MAINT). */

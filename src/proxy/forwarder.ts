@@ -45,7 +45,8 @@ export class Forwarder {
   constructor(
     private readonly farms: ReadonlyMap<string, Farm>,
     private readonly log: Logger,
-    private readonly accessLog: boolean,
+    /** One access-log line per request (`log.access`; a reload may change it). */
+    public accessLog: boolean,
   ) {}
 
   readonly handle = (req: ProxyRequest, sink: ResponseSink): void => {
@@ -94,8 +95,10 @@ export class Forwarder {
         return this.#logAccess(req, j);
       }
       // Redispatch: a retry goes to another server when one is left; otherwise the same one.
+      // The farm is looked up again: a reload may have replaced it since the last attempt.
+      const current = this.farms.get(req.farm) ?? farm;
       const previous: BackendServer | null = server;
-      server = !server || cfg.redispatch ? farm.pick(tried) : server.usable ? server : farm.pick(tried);
+      server = !server || cfg.redispatch ? current.pick(tried) : server.usable ? server : current.pick(tried);
       if (!server) {
         j.status = sendErrorResponse(sink, 503, 'LH_NO_SERVER');
         j.error = 'LH_NO_SERVER';
