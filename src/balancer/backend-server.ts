@@ -30,8 +30,8 @@ export class BackendServer {
   readonly #budget: ServerBudget;
 
   constructor(
-    readonly config: ServerConfig,
-    private readonly farm: FarmConfig,
+    public config: ServerConfig,
+    private farm: FarmConfig,
     private readonly farmTls: FarmTls,
     private readonly sessions: TlsSessionCache,
     private readonly log: Logger,
@@ -85,6 +85,18 @@ export class BackendServer {
   /** Warm the pool of the farm's fixed SNI at start (`sni: host` pools warm on first use). */
   warm(): void {
     if (this.farmTls.config.sni.kind !== 'host') this.pool(this.sniFor(undefined));
+  }
+
+  /**
+   * A reload kept this server (same address, same farm TLS): take the new name, weight, backup
+   * flag and pool limits without touching its connections.
+   */
+  reconfigure(config: ServerConfig, farm: FarmConfig): void {
+    this.config = config;
+    this.farm = farm;
+    const timeouts = { connectTimeoutMs: farm.timeouts.connect, queueTimeoutMs: farm.timeouts.queue };
+    this.#budget.max = config.pool.maxConn;
+    for (const p of this.#pools.values()) p.updateLimits(config.pool, timeouts);
   }
 
   pools(): ServerPool[] {

@@ -1,6 +1,6 @@
 import type { FarmConfig } from '../config/config-types.js';
 import type { Logger } from '../core/logger.js';
-import { createFarmTls, type FarmTls } from '../tls/farm-tls.js';
+import { createFarmTls, farmTlsFingerprint, type FarmTls } from '../tls/farm-tls.js';
 import { TlsSessionCache } from '../tls/tls-session-cache.js';
 import { createBalancePolicy, type BalancePolicy } from './balance-policy.js';
 import { BackendServer } from './backend-server.js';
@@ -12,20 +12,80 @@ import { BackendServer } from './backend-server.js';
  * excluded ones when nothing else is left.
  */
 export class Farm {
-  readonly servers: BackendServer[];
+  servers: BackendServer[];
   readonly tls: FarmTls;
+  /** farmTlsFingerprint of the TLS config this farm was built with. */
+  readonly tlsFingerprint: string;
   readonly sessions = new TlsSessionCache();
-  readonly #policy: BalancePolicy;
-  readonly #backupPolicy: BalancePolicy;
+  #policy: BalancePolicy;
+  #backupPolicy: BalancePolicy;
 
   constructor(
-    readonly config: FarmConfig,
-    log: Logger,
+    public config: FarmConfig,
+    private readonly log: Logger,
   ) {
     this.tls = createFarmTls(config.tls);
-    this.servers = config.servers.map((s) => new BackendServer(s, config, this.tls, this.sessions, log.child({ farm: config.name, server: s.name })));
+    this.tlsFingerprint = farmTlsFingerprint(config.tls);
+    this.servers = config.servers.map((s) => this.#newServer(s));
     this.#policy = createBalancePolicy(config.balance);
     this.#backupPolicy = createBalancePolicy(config.balance);
+  }
+
+  #newServer(s: FarmConfig['servers'][number]): BackendServer {
+    return new BackendServer(s, this.config, this.tls, this.sessions, this.log.child({ farm: this.config.name, server: s.name }));
+  }
+
+  /** The new config can be applied to this farm in place (its TLS is unchanged); else build a new Farm. */
+  canReconfigure(config: FarmConfig): boolean {
+    return config.name === this.config.name && farmTlsFingerprint(config.tls) === this.tlsFingerprint;
+  }
+
+  /**
+   * Apply a reloaded config (same TLS: see canReconfigure). Servers are matched by address (same
+   * name preferred): a kept server keeps its BackendServer and pools, with the new weight, backup
+   * flag and pool limits applied live; a removed one goes to DRAIN and is closed (its pools close
+   * as their exchanges end: no in-flight request is lost); a new one is created and warmed.
+   * Requests already in their retry loop see the new server list on their next pick.
+   */
+  reconfigure(config: FarmConfig): { kept: string[]; added: string[]; removed: string[] } {
+    const addr = (s: { config: { address: { host: string; port: number } } } | FarmConfig['servers'][number]): string => {
+      const a = 'config' in s ? s.config.address : s.address;
+      return `${a.host}:${a.port}`;
+    };
+    const oldBalance = this.config.balance;
+    const unmatched = new Set(this.servers);
+    const next: BackendServer[] = [];
+    const out = { kept: [] as string[], added: [] as string[], removed: [] as string[] };
+    const fresh: BackendServer[] = [];
+    for (const sc of config.servers) {
+      const same = [...unmatched].filter((s) => addr(s) === addr(sc));
+      const old = same.find((s) => s.name === sc.name) ?? same[0];
+      if (old) {
+        unmatched.delete(old);
+        old.reconfigure(sc, config);
+        next.push(old);
+        out.kept.push(sc.name);
+      } else {
+        this.config = config; // #newServer reads the farm config
+        const s = this.#newServer(sc);
+        next.push(s);
+        fresh.push(s);
+        out.added.push(sc.name);
+      }
+    }
+    if (config.balance !== oldBalance) {
+      this.#policy = createBalancePolicy(config.balance);
+      this.#backupPolicy = createBalancePolicy(config.balance);
+    }
+    this.config = config;
+    this.servers = next;
+    for (const s of unmatched) {
+      s.setState('DRAIN', 'removed from the configuration');
+      out.removed.push(s.name);
+      void s.close();
+    }
+    for (const s of fresh) s.warm();
+    return out;
   }
 
   get name(): string {

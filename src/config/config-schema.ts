@@ -241,6 +241,7 @@ const fileSchema = z.strictObject({
   /** Present (even empty or null) enables the admin endpoint. */
   admin: adminSchema.nullable().optional(),
   log: logSchema.prefault({}),
+  'shutdown-grace': duration().prefault('30s'),
   farms: z.array(farmSchema, { error: need('must be a list of farms') }).min(1, { error: 'must list at least one farm' }),
 }, { error: (iss) => (iss.code === 'invalid_type' ? 'the configuration must be a mapping with listeners and farms' : undefined) });
 
@@ -424,7 +425,7 @@ function toGatewayConfig(c: FileConfig): GatewayConfig {
     const a = c.admin ?? adminSchema.parse({});
     return { bind: a.bind, tokenFile: a['token-file'] };
   })();
-  return { listeners, admin, log: { level: c.log.level, access: c.log.access }, farms: c.farms.map(toFarm) };
+  return { listeners, admin, log: { level: c.log.level, access: c.log.access }, farms: c.farms.map(toFarm), shutdownGrace: c['shutdown-grace'] };
 }
 
 export const configSchema = fileSchema.superRefine(crossChecks, { when: () => true }).transform(toGatewayConfig);

@@ -92,6 +92,8 @@ export interface GatewayConfig {
   admin: AdminConfig | null;
   log: LogConfig;
   farms: FarmConfig[];
+  /** SIGTERM: how long in-flight requests may take to finish before connections are cut (ms). */
+  shutdownGrace: number;
 }
 
 /** One validation problem: `path` is the YAML key path, e.g. `farms[0].pool.max-conn`. */

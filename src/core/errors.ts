@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'LH_RESPONSE_ABORTED' // server connection failed after the response started
   | 'LH_CLIENT_ABORTED' // the client went away
   | 'LH_POOL_CLOSED'
-  | 'LH_BODY_TOO_LARGE_TO_REPLAY';
+  | 'LH_BODY_TOO_LARGE_TO_REPLAY'
+  | 'LH_RETRY_STATUS' // server answered a `retry-on` status; the response was not forwarded, the request is retried
+  | 'LH_NOT_REPLAYED'; // request written, connection failed before a response: the server may have processed it
 
 export class LonghaulError extends Error {
   readonly code: ErrorCode;

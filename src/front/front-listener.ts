@@ -20,9 +20,10 @@ export interface FrontListener {
   readonly port: number;
   /**
    * Stop accepting, close idle keep-alive client connections at once; connections with a request
-   * in flight are closed when their response is done (bounded by a grace period, then forced).
+   * in flight are closed when their response is done (their response carries `Connection:
+   * close`), bounded by `graceMs` (default 10 s), then forced.
    */
-  close(): Promise<void>;
+  close(graceMs?: number): Promise<void>;
   /** connections = client connections open now; requests / rejected = totals since start. */
   stats(): ListenerCounters;
 }

@@ -234,7 +234,7 @@ class NodeListener implements FrontListener {
     return { connections: this.sockets.size, requests: this.requests, rejected: this.rejected };
   }
 
-  close(): Promise<void> {
+  close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     this.closePromise ??= new Promise<void>((resolve) => {
       this.closing = true;
       // Not unref'd: stalled sockets do not keep the event loop alive, this timer must.
@@ -242,7 +242,7 @@ class NodeListener implements FrontListener {
         this.log.warn({ open: this.sockets.size }, 'closing listener: cutting connections still open after the grace period');
         this.server.closeAllConnections();
         for (const s of this.sockets) s.destroy();
-      }, CLOSE_GRACE_MS);
+      }, graceMs);
       this.server.close(() => {
         clearTimeout(timer);
         resolve();

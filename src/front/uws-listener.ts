@@ -751,12 +751,12 @@ class UwsListener implements FrontListener {
     return { openSockets: this.openSockets, trackedConns: this.conns.size, inflight: this.inflight.size, awaiting: this.awaiting.size };
   }
 
-  close(): Promise<void> {
-    this.closePromise ??= this.doClose();
+  close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    this.closePromise ??= this.doClose(graceMs);
     return this.closePromise;
   }
 
-  private async doClose(): Promise<void> {
+  private async doClose(graceMs: number): Promise<void> {
     this.closing = true;
     const uws = loadUws();
     if (this.listenSocket) {
@@ -766,7 +766,7 @@ class UwsListener implements FrontListener {
     for (const conn of [...this.conns]) {
       if (!conn.current && !conn.body) this.closeConn(conn);
     }
-    const deadline = Date.now() + CLOSE_GRACE_MS;
+    const deadline = Date.now() + graceMs;
     while (this.openSockets > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
       for (const conn of [...this.conns]) {

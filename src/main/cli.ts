@@ -36,9 +36,28 @@ async function main(argv: string[]): Promise<number> {
       const { Gateway } = await import('./gateway.js');
       const log = createLogger(r.config.log.level);
       const gw = await Gateway.start(r.config, log);
+      const file = values.config;
+      // SIGHUP: reload the config file. A bad file is reported (every issue) and ignored.
+      const onHup = (): void => {
+        log.info({ file }, 'SIGHUP: reloading the configuration');
+        const result = gw.reloadFromFile(file);
+        if (result.ok) log.info({ warnings: result.warnings.length }, 'configuration reloaded');
+        // Listener certificates: the front listeners' reloadCertificates() (another branch) is
+        // called here, for every listener, after the config reload.
+      };
+      process.on('SIGHUP', onHup);
       await untilSignal();
-      log.info('stopping');
+      process.off('SIGHUP', onHup);
+      log.info({ grace_ms: gw.config.shutdownGrace }, 'stopping: no new connections; in-flight requests finish');
+      // A second SIGTERM / SIGINT while draining: stop waiting.
+      const force = (): void => {
+        log.warn('second signal while stopping: exiting now');
+        process.exit(1);
+      };
+      process.once('SIGTERM', force);
+      process.once('SIGINT', force);
       await gw.stop();
+      log.info('stopped');
       return 0;
     }
     case 'demo': {

@@ -50,6 +50,7 @@ export async function runDemo(o: DemoOptions): Promise<{ gateway: Gateway; stop:
     ],
     admin: { bind: { host: '127.0.0.1', port: o.port === 0 ? 0 : 9900 }, tokenFile: null },
     log: { level: 'warn', access: false },
+    shutdownGrace: 5_000,
     farms: [
       {
         name: 'us-api',

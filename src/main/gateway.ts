@@ -1,32 +1,53 @@
 import { Farm } from '../balancer/farm.js';
-import type { GatewayConfig } from '../config/config-types.js';
+import type { ConfigIssue, GatewayConfig } from '../config/config-types.js';
+import { loadConfigFile } from '../config/load-config.js';
 import type { Logger } from '../core/logger.js';
 import { Forwarder } from '../proxy/forwarder.js';
 import { startFrontListener, type FrontListener } from '../front/front-listener.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
+import { restartOnlyChanges } from './restart-only-changes.js';
+
+/** What a reload did: `ok: false` = the new config was rejected (issues) and the old one runs on. */
+export interface ReloadResult {
+  ok: boolean;
+  issues: ConfigIssue[];
+  /** Changes that were NOT applied because they need a restart (listeners, admin). */
+  warnings: string[];
+}
 
 /**
  * A running gateway: farms (servers and pools), the forwarder, the client listeners and the
- * admin listener, built from one validated config.
+ * admin listener, built from one validated config; `reload` applies a new one to the farms
+ * while traffic flows, `stop` drains and closes.
  */
 export class Gateway {
   readonly farms = new Map<string, Farm>();
   readonly listeners: FrontListener[] = [];
   admin: AdminServer | null = null;
   readonly startedAt = Date.now();
+  readonly #forwarder: Forwarder;
+  #config: GatewayConfig;
+  #stopping: Promise<void> | null = null;
 
   private constructor(
-    readonly config: GatewayConfig,
+    config: GatewayConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#config = config;
+    this.#forwarder = new Forwarder(this.farms, log, config.log.access);
+  }
+
+  /** The config in force (the last one a reload accepted). */
+  get config(): GatewayConfig {
+    return this.#config;
+  }
 
   static async start(config: GatewayConfig, log: Logger): Promise<Gateway> {
     const gw = new Gateway(config, log);
     for (const f of config.farms) gw.farms.set(f.name, new Farm(f, log.child({ farm: f.name })));
-    const forwarder = new Forwarder(gw.farms, log, config.log.access);
     try {
       for (const l of config.listeners) {
-        gw.listeners.push(await startFrontListener(l, forwarder.handle, log.child({ listener: l.name })));
+        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name })));
       }
       if (config.admin) gw.admin = await startAdminServer(config.admin, () => gw.stats(), log.child({ component: 'admin' }));
     } catch (err) {
@@ -47,14 +68,77 @@ export class Gateway {
     };
   }
 
+  /** Load, validate and apply a config file (SIGHUP, admin). A bad file changes nothing. */
+  reloadFromFile(file: string): ReloadResult {
+    const r = loadConfigFile(file);
+    if (!r.ok) {
+      this.log.error({ file, issues: r.issues }, `reload rejected: ${r.issues.length} error(s) in the new configuration; the running one stays`);
+      for (const i of r.issues) this.log.error({ path: i.path }, `reload: ${i.path}: ${i.message}`);
+      return { ok: false, issues: r.issues, warnings: [] };
+    }
+    return this.reload(r.config);
+  }
+
   /**
-   * Stop accepting, let client listeners finish, then close backend pools with close_notify +
-   * FIN and wait (up to `graceMs`) for the connections to be gone.
+   * Apply a validated config to the running gateway, synchronously (no request can observe a
+   * half-applied state):
+   *  - farms: one with unchanged TLS is reconfigured in place (kept servers keep their pools and
+   *    get the new limits live, removed ones drain and close, new ones start warm — Farm.
+   *    reconfigure); one whose TLS changed is replaced by a new Farm and the old one drains;
+   *    removed farms drain; new farms start warm. The forwarder looks farms up by name per
+   *    attempt, so the next request (and the next retry of a running one) sees the result;
+   *  - log.access and shutdown-grace apply at once;
+   *  - listeners and admin are kept as they are: a change there is reported as needing a restart.
    */
-  async stop(graceMs = 5000): Promise<void> {
-    await Promise.all(this.listeners.map((l) => l.close()));
-    await this.admin?.close();
-    const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
-    await Promise.race([closed, new Promise((r) => setTimeout(r, graceMs).unref())]);
+  reload(config: GatewayConfig): ReloadResult {
+    if (this.#stopping) return { ok: false, issues: [{ path: '', message: 'the gateway is stopping' }], warnings: [] };
+    const warnings = restartOnlyChanges(this.#config, config);
+    for (const w of warnings) this.log.warn(`reload: ${w}`);
+    const wanted = new Set(config.farms.map((f) => f.name));
+    for (const [name, farm] of this.farms) {
+      if (wanted.has(name)) continue;
+      this.farms.delete(name);
+      for (const s of farm.servers) s.setState('DRAIN', 'farm removed from the configuration');
+      void farm.close();
+      this.log.info({ farm: name }, 'reload: farm removed; draining');
+    }
+    for (const fc of config.farms) {
+      const old = this.farms.get(fc.name);
+      const flog = this.log.child({ farm: fc.name });
+      if (old?.canReconfigure(fc)) {
+        const r = old.reconfigure(fc);
+        flog.info(r, 'reload: farm reconfigured');
+        continue;
+      }
+      const farm = new Farm(fc, flog);
+      this.farms.set(fc.name, farm);
+      farm.warm();
+      if (old) {
+        for (const s of old.servers) s.setState('DRAIN', 'farm TLS settings changed');
+        void old.close();
+        flog.info('reload: farm TLS settings changed: new servers and pools; the old ones drain');
+      } else {
+        flog.info('reload: farm added');
+      }
+    }
+    this.#forwarder.accessLog = config.log.access;
+    this.#config = config;
+    return { ok: true, issues: [], warnings };
+  }
+
+  /**
+   * Graceful stop: listeners stop accepting at once and close idle client connections; requests
+   * in flight finish (their responses carry `Connection: close` and their connections close
+   * after them) for up to `graceMs` (config `shutdown-grace`), then what is left is cut. Backend
+   * pools close after that with close_notify + FIN.
+   */
+  stop(graceMs = this.#config.shutdownGrace): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.all(this.listeners.map((l) => l.close(graceMs)));
+      const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+      await this.admin?.close();
+    })();
+    return this.#stopping;
   }
 }

@@ -13,6 +13,7 @@ import { idleDeadlineMs, pickIdle, purgeCount } from './idle-policy.js';
 import type { Lease, LeaseRequest } from './lease.js';
 import { LeaseQueue } from './lease-queue.js';
 import type { ServerBudget } from './server-budget.js';
+import { PurgeTimer } from './purge-timer.js';
 import { WarmUp } from './warm-up.js';
 import { countRetirement, newPoolCounters, poolSnapshot, type PoolCounters, type PoolSnapshot, type RetireKind } from './pool-stats.js';
 
@@ -51,7 +52,7 @@ export class ServerPool {
   readonly #idle: BackendConnection[] = [];
   readonly #waiters = new LeaseQueue<Lease>();
   readonly demand = new DemandTracker();
-  #purgeTimer: NodeJS.Timeout | null = null;
+  readonly #purge = new PurgeTimer(() => this.purgeOnce());
   readonly #warmUp = new WarmUp(
     () => !this.#closed && this.#idle.length + this.#count('connecting') < this.#o.pool.minIdle && this.#hasRoom(),
     () =>
@@ -164,6 +165,9 @@ export class ServerPool {
       this.#retire(conn, 'max-reuse reached', 'other');
     } else if (p.maxAge > 0 && performance.now() - conn.createdAt >= p.maxAge) {
       this.#retire(conn, 'max-age reached', 'other');
+    } else if (this.openCount > p.maxConn || (this.#o.budget && this.#o.budget.open > this.#o.budget.max)) {
+      // max-conn was lowered by a reload: shrink as exchanges end.
+      this.#retire(conn, 'above max-conn', 'other');
     } else {
       const waiter = this.#waiters.head();
       // Handed straight to the head of the FIFO queue when it suits it (it was just proven).
@@ -217,7 +221,7 @@ export class ServerPool {
    */
   close(): Promise<void> {
     this.#closed = true;
-    if (this.#purgeTimer) clearInterval(this.#purgeTimer);
+    this.#purge.stop();
     this.#waiters.failAll(() => new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
     for (const c of [...this.#conns]) if (c.state === 'idle') this.#retire(c, 'pool closed', 'other');
     return new Promise<void>((resolve) => {
@@ -227,6 +231,23 @@ export class ServerPool {
       };
       check();
     });
+  }
+
+  /**
+   * New limits from a reload, applied live: a higher max-conn serves queued waiters at once; a
+   * lower one retires idle connections now and busy ones as their exchange ends (never cut);
+   * max-idle and min-idle take effect now. Queue timers already running keep their deadline.
+   */
+  updateLimits(pool: PoolConfig, timeouts: { connectTimeoutMs: number; queueTimeoutMs: number }): void {
+    if (this.#closed) return;
+    this.#o.pool = pool;
+    this.#o.connectTimeoutMs = timeouts.connectTimeoutMs;
+    this.#o.queueTimeoutMs = timeouts.queueTimeoutMs;
+    this.#purge.retime(pool.purgeInterval);
+    while (this.openCount > pool.maxConn && this.#idle.length > 0) this.#retire(this.#idle[0]!, 'above max-conn', 'other');
+    this.#trimIdle();
+    this.serveWaiters();
+    if (pool.minIdle > 0) this.warm();
   }
 
   /** Close idle connections (server went DOWN or MAINT). */
@@ -284,7 +305,7 @@ export class ServerPool {
         if (resumed) this.counters.handshakesResumed++;
         else this.counters.handshakesFull++;
         this.demand.recordSetup(setupMs);
-        this.#startPurge();
+        if (!this.#closed) this.#purge.start(this.#o.pool.purgeInterval);
         conn.attach(socket, { resumed, setupMs, sni: o.sni }, `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
         if (conn.state !== 'connecting') throw new LonghaulError('LH_CONNECT_FAILED', `connection to ${o.host}:${o.port} closed right after the handshake`);
         return conn;
@@ -362,13 +383,6 @@ export class ServerPool {
   #markLeased(conn: BackendConnection): void {
     conn.leasedAt = performance.now();
     this.demand.noteBusy(this.busyCount);
-  }
-
-  /** Every purge-interval, trim idle connections above recent demand, LRU first (idle-policy.ts). */
-  #startPurge(): void {
-    if (this.#purgeTimer || this.#closed) return;
-    this.#purgeTimer = setInterval(() => this.purgeOnce(), this.#o.pool.purgeInterval);
-    this.#purgeTimer.unref();
   }
 
   /** One purge step (exposed for tests and the admin). Returns how many idle connections it closed. */

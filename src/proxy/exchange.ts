@@ -21,10 +21,18 @@ export class ExchangeError extends LonghaulError {
     message: string,
     readonly phase: ExchangePhase,
     cause?: unknown,
+    /** The connection may serve another exchange (only for LH_RETRY_STATUS: the refused response was read to its end). */
+    readonly reusable = false,
   ) {
     super(code, message, { cause });
   }
 }
+
+/**
+ * A refused `retry-on` response is read and thrown away, so that its connection can be reused;
+ * a body longer than this is not worth waiting for: the connection is closed instead.
+ */
+const RETRY_STATUS_DISCARD_LIMIT = 64 * 1024;
 
 export interface ExchangeRequest {
   method: string;
@@ -33,6 +41,13 @@ export interface ExchangeRequest {
   body: AsyncIterable<Buffer> | null;
   /** timeouts.server: longest silence from the server while we wait for it (ms). */
   serverTimeoutMs: number;
+  /**
+   * Asked when a final response head arrives, before anything is forwarded: true = this status
+   * is a `retry-on` status and the request will be retried, so the response is not forwarded
+   * (read to its end and dropped) and the exchange fails with LH_RETRY_STATUS. Absent or false:
+   * the response is forwarded as is (retries exhausted, non-idempotent request, …).
+   */
+  retryStatus?: (status: number) => boolean;
 }
 
 export interface ExchangeResult {
@@ -74,6 +89,9 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
     let headAt = 0;
     let timer: NodeJS.Timeout | null = null;
     let resumeUndici: () => void = () => {};
+    /** Set while a refused retry-on response is being read and dropped. */
+    let discarding = false;
+    let discarded = 0;
 
     const currentPhase = (): ExchangePhase => (phase === 'response-started' ? phase : socket.bytesWritten > writtenBefore ? 'written' : 'not-written');
 
@@ -91,15 +109,16 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
       else
         timer = setTimeout(() => {
           const err = new ExchangeError('LH_SERVER_TIMEOUT', `no data from server for ${req.serverTimeoutMs} ms`, currentPhase());
-          abortUndici?.(err);
+          // fail() first: aborting makes undici call onError synchronously with its own code.
           fail(err);
+          abortUndici?.(err);
         }, req.serverTimeoutMs);
     };
 
     sink.onAbort(() => {
       const err = new ExchangeError('LH_CLIENT_ABORTED', 'client went away', currentPhase());
-      abortUndici?.(err);
       fail(err);
+      abortUndici?.(err);
     });
 
     const handler: Dispatcher.DispatchHandler = {
@@ -118,17 +137,32 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
         if (statusCode < 200) return true;
         status = statusCode;
         headAt = performance.now();
-        phase = 'response-started';
         const head = downstreamResponseHead(rawHeaders as unknown as Buffer[]);
         serverClose = head.serverClose;
         connectionAuth = asksConnectionAuth(statusCode, rawHeaders as unknown as Buffer[]);
         if (head.keepAliveHintMs !== null) conn.keepAliveHintMs = head.keepAliveHintMs;
+        if (req.retryStatus?.(statusCode)) {
+          // Nothing reached the client: the phase stays `written` (the server did see the request).
+          discarding = true;
+          return true;
+        }
+        phase = 'response-started';
         const bodyless = noBody || statusCode === 204 || statusCode === 304;
         sink.start(statusCode, '', head.headers, statusCode === 204 ? null : head.contentLength, bodyless);
         return true;
       },
       onData(chunk) {
         armTimer();
+        if (discarding) {
+          discarded += chunk.length;
+          if (discarded > RETRY_STATUS_DISCARD_LIMIT) {
+            const err = new ExchangeError('LH_RETRY_STATUS', `server answered ${status} (body too long to drain)`, 'written');
+            fail(err);
+            abortUndici?.(err);
+            return false;
+          }
+          return true;
+        }
         bytes += chunk.length;
         const ok = sink.write(chunk);
         if (!ok) sink.onDrain(() => resumeUndici());
@@ -136,12 +170,20 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
       },
       onComplete() {
         if (settled) return;
+        if (discarding) {
+          fail(new ExchangeError('LH_RETRY_STATUS', `server answered ${status}`, 'written', undefined, !serverClose));
+          return;
+        }
         settled = true;
         if (timer) clearTimeout(timer);
         sink.end();
         resolve({ status, bytes, reusable: !serverClose, serverMs: headAt - dispatchedAt, connectionAuth });
       },
       onError(err) {
+        if (discarding) {
+          fail(new ExchangeError('LH_RETRY_STATUS', `server answered ${status}, then: ${err.message}`, 'written', err));
+          return;
+        }
         const p = currentPhase();
         const code: ErrorCode = p === 'response-started' ? 'LH_RESPONSE_ABORTED' : /parse|protocol|bad response|invalid/i.test(err.message) ? 'LH_BAD_RESPONSE' : 'LH_CONN_CLOSED_BEFORE_RESPONSE';
         fail(new ExchangeError(code, err.message, p, err));

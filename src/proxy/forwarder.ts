@@ -11,6 +11,7 @@ import { upstreamRequestHeaders } from './hop-headers.js';
 import { isIdempotent } from './idempotency.js';
 import { PrivateConnections } from './private-connections.js';
 import { ReplayBody } from './replay-body.js';
+import { classifyFailure, parseRetryOn } from './retry-policy.js';
 import { reuseConstraints } from './reuse-policy.js';
 
 /** What one request's journey looked like: the access-log line and the stats are made from it. */
@@ -28,12 +29,13 @@ interface Journey {
 
 /**
  * Sends each client request to a server of its farm and streams the answer back, retrying per
- * the design's retry table:
+ * the design's retry table (which failures retry: retry-policy.ts, governed by `retry-on`):
  *
  *   connect/TLS failure .................................. retry (another server if redispatch)
  *   failure before any request byte was written .......... retry
  *   written, no response byte, idempotent ................ retry on a fresh connection
- *   written, no response byte, non-idempotent ............ 502, never replayed
+ *   written, no response byte, non-idempotent ............ 502 LH_NOT_REPLAYED, never replayed
+ *   retry-on status, idempotent, nothing forwarded ....... retry; the last one is forwarded as is
  *   response started ..................................... never retry (client connection closed)
  *   body larger than replay-buffer already streamed ...... never retry
  *
@@ -47,7 +49,8 @@ export class Forwarder {
   constructor(
     private readonly farms: ReadonlyMap<string, Farm>,
     private readonly log: Logger,
-    private readonly accessLog: boolean,
+    /** One access-log line per request (`log.access`; a reload may change it). */
+    public accessLog: boolean,
   ) {}
 
   readonly handle = (req: ProxyRequest, sink: ResponseSink): void => {
@@ -59,6 +62,7 @@ export class Forwarder {
   };
 
   async #forward(req: ProxyRequest, sink: ResponseSink): Promise<void> {
+    // Looked up per request: a reload (Gateway.reload) may have changed the farm.
     const farm = this.farms.get(req.farm);
     const j: Journey = { server: null, attempts: 0, reused: false, queueMs: 0, connectMs: 0, serverMs: 0, status: 0, bytes: 0, error: null };
     if (!farm) {
@@ -70,6 +74,7 @@ export class Forwarder {
       return this.#logAccess(req, j);
     }
     const cfg = farm.config;
+    const retryOn = parseRetryOn(cfg.retryOn);
     const idempotent = isIdempotent(req.method, req.headers);
     const body = req.body ? new ReplayBody(req.body, cfg.replayBuffer) : null;
     const host = req.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
@@ -83,6 +88,13 @@ export class Forwarder {
     let staleLeft = 2 * Math.max(1, ...cfg.servers.map((s) => s.pool.maxConn));
     let fresh = false;
     let server: BackendServer | null = null;
+    let connFailed = false;
+    // A retry-on status is honoured only while a retry is still possible; the last attempt's
+    // response is forwarded as is (as HAProxy does), never turned into a 502.
+    const retryStatus =
+      retryOn.statuses.size > 0 && idempotent
+        ? (status: number): boolean => retryOn.statuses.has(status) && retriesLeft > 0 && !sink.aborted && (!body || body.replayable)
+        : undefined;
 
     for (;;) {
       if (sink.aborted) {
@@ -91,13 +103,22 @@ export class Forwarder {
       }
       // A client with a private connection goes back to its server first. Redispatch: a retry
       // goes to another server when one is left; otherwise the same one.
+      // The farm is looked up again: a reload may have replaced it since the last attempt.
+      const current = this.farms.get(req.farm) ?? farm;
+      const previous: BackendServer | null = server;
       const pinned = j.attempts === 0 ? this.#privates.serverFor(req.client) : null;
       if (pinned?.usable) server = pinned;
-      else server = !server || cfg.redispatch ? farm.pick(tried) : server.usable ? server : farm.pick(tried);
+      else server = !server || cfg.redispatch ? current.pick(tried) : server.usable ? server : current.pick(tried);
       if (!server) {
         j.status = sendErrorResponse(sink, 503, 'LH_NO_SERVER');
         j.error = 'LH_NO_SERVER';
         return this.#logAccess(req, j);
+      }
+      if (connFailed && server === previous) {
+        // HAProxy's turn-around: a server that just refused a connection (restarting?) is given
+        // min(timeouts.connect, 1 s) before it is tried again.
+        await sleep(Math.min(cfg.timeouts.connect, 1000));
+        if (sink.aborted) continue;
       }
       j.server = server;
       j.attempts++;
@@ -119,7 +140,7 @@ export class Forwarder {
         if (reused) server.counters.requestsOnReused++;
         const result: ExchangeResult = await runExchange(
           lease,
-          { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server },
+          { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server, ...(retryStatus ? { retryStatus } : {}) },
           sink,
         );
         if (result.reusable && (alwaysPrivate || result.connectionAuth || lease.conn.owner)) this.#privates.pin(req.client, server, lease);
@@ -132,7 +153,8 @@ export class Forwarder {
         j.error = null;
         return this.#logAccess(req, j);
       } catch (err) {
-        if (lease) this.#release(lease, false, (err as Error).message, endTurn);
+        const reusable = err instanceof ExchangeError && err.reusable;
+        if (lease) this.#release(lease, reusable, (err as Error).message, endTurn);
         else endTurn?.();
         endTurn = null;
         const code = errorCode(err);
@@ -145,7 +167,9 @@ export class Forwarder {
           sink.destroy();
           return this.#logAccess(req, j);
         }
-        const retry = this.#mayRetry(code, phase, idempotent, reused, body);
+        const bodyLost = !!body && !body.replayable && body.bytesRead > 0;
+        const retry = classifyFailure({ code, phase, idempotent, reused, bodyLost }, retryOn);
+        connFailed = code === 'LH_CONNECT_FAILED' || code === 'LH_CONNECT_TIMEOUT';
         if (retry === 'stale' && staleLeft > 0) {
           staleLeft--;
           fresh = phase === 'written';
@@ -153,10 +177,16 @@ export class Forwarder {
           retriesLeft--;
           tried.add(server);
           fresh = false;
+        } else if (phase === 'written' && (!idempotent || bodyLost)) {
+          this.log.warn(
+            { method: req.method, path: req.target, server: server.name, cause: code, body_replayable: !bodyLost },
+            'request was written and the connection failed before any response: the server may have processed it; not replayed',
+          );
+          // A timeout stays a 504 (its code says what happened); anything else is LH_NOT_REPLAYED.
+          j.error = code === 'LH_SERVER_TIMEOUT' ? code : 'LH_NOT_REPLAYED';
+          j.status = sendErrorResponse(sink, code === 'LH_SERVER_TIMEOUT' ? 504 : 502, j.error);
+          return this.#logAccess(req, j);
         } else {
-          if (phase === 'written' && !idempotent) {
-            this.log.warn({ method: req.method, path: req.target, server: server.name, code }, 'request was written and the connection failed before any response: the server may have processed it; not replayed');
-          }
           const status = code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' ? 503 : 502;
           j.status = sendErrorResponse(sink, status, code);
           return this.#logAccess(req, j);
@@ -165,16 +195,6 @@ export class Forwarder {
         server.active--;
       }
     }
-  }
-
-  /** 'stale' = free retry (idle-close race), 'counted' = uses `retries`, null = none. */
-  #mayRetry(code: string, phase: 'not-written' | 'written', idempotent: boolean, reused: boolean, body: ReplayBody | null): 'stale' | 'counted' | null {
-    if (body && !body.replayable && body.bytesRead > 0) return null;
-    if (code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' || code === 'LH_SERVER_TIMEOUT') return null;
-    if (code === 'LH_CONNECT_FAILED' || code === 'LH_CONNECT_TIMEOUT') return 'counted';
-    if (phase === 'not-written') return reused ? 'stale' : 'counted';
-    if (!idempotent) return null;
-    return reused ? 'stale' : 'counted';
   }
 
   /** `endTurn`: the next request of this client may take its private connection (after the release). */
@@ -201,6 +221,7 @@ export class Forwarder {
         server: j.server?.name ?? null,
         conn: j.reused ? 'reused' : 'new',
         attempts: j.attempts,
+        retries: Math.max(0, j.attempts - 1),
         queue_ms: round(j.queueMs),
         connect_ms: round(j.connectMs),
         server_ms: round(j.serverMs),
@@ -210,6 +231,10 @@ export class Forwarder {
       'access',
     );
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function round(ms: number): number {

@@ -22,6 +22,8 @@ export class ReplayBody {
     this.length = body.length;
     this.#source = body[Symbol.asyncIterator]();
     this.#limit = limit;
+    // A declared length above the limit can never be replayed: do not buffer any of it.
+    if (body.length !== null && body.length > limit) this.#overflow = true;
   }
 
   /** Bytes read from the client so far. */
@@ -31,12 +33,12 @@ export class ReplayBody {
 
   /** A new attempt can still send the whole body from the start. */
   get replayable(): boolean {
-    return !this.#overflow;
+    return !this.#overflow || this.#read === 0;
   }
 
   /** The body for one attempt. Only one attempt iterates at a time (the previous one failed). */
   attempt(): AsyncIterable<Buffer> {
-    if (this.#overflow) throw new Error('request body is no longer replayable');
+    if (!this.replayable) throw new Error('request body is no longer replayable');
     const next = () => this.#next();
     const state = () => ({ chunks: this.#chunks, overflow: this.#overflow });
     return {

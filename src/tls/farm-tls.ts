@@ -49,6 +49,23 @@ export function createFarmTls(config: FarmTlsConfig): FarmTls {
   };
 }
 
+/**
+ * Everything that makes two farm TLS configs interchangeable: the settings and the bytes of the
+ * files they name (a CA bundle rotated under the same path is a change). A reload keeps a farm's
+ * pools only when this is unchanged.
+ */
+export function farmTlsFingerprint(config: FarmTlsConfig): string {
+  const file = (p: string | null): string => {
+    if (!p) return '';
+    try {
+      return readFileSync(p).toString('base64');
+    } catch {
+      return 'unreadable';
+    }
+  };
+  return JSON.stringify([config, file(config.ca), file(config.cert), file(config.key)]);
+}
+
 function stripPort(host: string): string {
   if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
   const i = host.lastIndexOf(':');

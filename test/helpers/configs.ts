@@ -42,5 +42,5 @@ export function listenerConfig(farm: string, cert: string, key: string, over: Pa
 }
 
 export function gatewayConfig(listeners: ListenerConfig[], farms: FarmConfig[]): GatewayConfig {
-  return { listeners, admin: null, log: { level: 'silent', access: false }, farms };
+  return { listeners, admin: null, log: { level: 'silent', access: false }, farms, shutdownGrace: 30_000 };
 }
