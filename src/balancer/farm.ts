@@ -48,8 +48,9 @@ export class Farm {
     return null;
   }
 
+  /** Bring the farm to life: warm every server's pool and start its health checks (idempotent). */
   warm(): void {
-    for (const s of this.servers) s.warm();
+    for (const s of this.servers) s.start();
   }
 
   close(): Promise<void> {

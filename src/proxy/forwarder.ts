@@ -119,7 +119,7 @@ export class Forwarder {
         if (lease) this.#release(lease, false, (err as Error).message);
         const code = errorCode(err);
         j.error = code;
-        server.countError(code);
+        server.countError(code, reused);
         const phase = err instanceof ExchangeError ? err.phase : 'not-written';
         if (code === 'LH_CLIENT_ABORTED' || sink.aborted) return this.#logAccess(req, j);
         if (phase === 'response-started') {
