@@ -1,4 +1,4 @@
-import type { Engine, FarmConfig, PoolConfig } from '../../src/config/config-types.js';
+import type { AdminConfig, Engine, FarmConfig, PoolConfig, ServerConfig } from '../../src/config/config-types.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { startFarmServer, type FarmBehavior, type FarmServer } from '../../src/demo/farm-server.js';
 import { Gateway } from '../../src/main/gateway.js';
@@ -20,6 +20,10 @@ export interface HarnessOptions {
   pool?: Partial<PoolConfig>;
   behavior?: FarmBehavior;
   farm?: Partial<FarmConfig>;
+  /** Per-server config overrides, by index (e.g. `[{}, { backup: true }]`). */
+  serverOver?: Array<Partial<ServerConfig>>;
+  /** Admin listener (loopback, port 0 unless given). */
+  admin?: Partial<AdminConfig>;
   keepAliveTimeoutMs?: number;
 }
 
@@ -41,10 +45,11 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const farm = farmConfig(
     'farm',
     pki.caFile,
-    servers.map((s) => serverConfig(s.name, s.port, {}, o.pool)),
+    servers.map((s, i) => serverConfig(s.name, s.port, o.serverOver?.[i] ?? {}, o.pool)),
     o.farm,
   );
   const cfg = gatewayConfig([listenerConfig('farm', pki.gatewayCert, pki.gatewayKey, { engine: o.engine ?? 'uws' })], [farm]);
+  if (o.admin) cfg.admin = { bind: { host: '127.0.0.1', port: 0 }, tokenFile: null, ...o.admin };
   const gateway = await Gateway.start(cfg, silentLogger);
   return {
     gateway,
@@ -55,6 +60,23 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     close: async () => {
       await gateway.stop();
       await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
+
+/**
+ * Kill server `i` (every connection destroyed, like a crash or `apachectl -k stop`) and start a
+ * new one on the same port; `h.servers[i]` is the new one afterwards. With `down`, `h.servers[i]`
+ * is left stopped and `up()` starts the new one when the test wants it.
+ */
+export async function killServer(h: Harness, i: number): Promise<{ up(behavior?: FarmBehavior): Promise<FarmServer> }> {
+  const old = h.servers[i]!;
+  await old.close();
+  return {
+    up: async (behavior = {}) => {
+      const s = await startFarmServer({ name: old.name, port: old.port, cert: h.pki.pki.farm.certPem, key: h.pki.pki.farm.keyPem, behavior });
+      h.servers[i] = s;
+      return s;
     },
   };
 }
