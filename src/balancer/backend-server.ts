@@ -182,6 +182,7 @@ export class BackendServer {
     if (c.to === 'DOWN' || c.to === 'MAINT') for (const p of this.#pools.values()) p.closeIdle(`server ${c.to}`);
     if (c.to === 'MAINT') this.#checker?.closeConnection('server in MAINT');
     if (c.from === 'MAINT') this.#checker?.checkNow();
+    else this.#checker?.reschedule();
   }
 
   close(): Promise<void> {

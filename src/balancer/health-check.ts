@@ -56,6 +56,8 @@ export class HealthChecker {
   readonly #o: HealthCheckOptions;
   #conn: BackendConnection | null = null;
   #timer: NodeJS.Timeout | null = null;
+  /** performance.now() at which #timer fires. */
+  #dueAt = 0;
   #running = false;
   #stopped = true;
   /** A check was asked for while one was running: run again right after it. */
@@ -82,6 +84,16 @@ export class HealthChecker {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     void this.#tick();
+  }
+
+  /**
+   * The cadence may have changed (e.g. observe took the server DOWN while the next check was
+   * `inter` away): bring the pending check forward when the new delay ends sooner.
+   */
+  reschedule(): void {
+    if (this.#stopped || this.#running || !this.#timer) return;
+    const delay = this.#o.nextDelay();
+    if (performance.now() + delay < this.#dueAt) this.#arm(delay);
   }
 
   /** Close the check connection (MAINT, server going away); the next check reopens one. */
@@ -123,7 +135,16 @@ export class HealthChecker {
       this.#again = false;
       return this.checkNow();
     }
-    this.#timer = setTimeout(() => void this.#tick(), this.#o.nextDelay());
+    this.#arm(this.#o.nextDelay());
+  }
+
+  #arm(delay: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#dueAt = performance.now() + delay;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#tick();
+    }, delay);
     this.#timer.unref();
   }
 

@@ -34,6 +34,7 @@ export interface StateSnapshot {
   failures: number;
   /** Consecutive observed live-traffic errors while UP (error-limit counts these). */
   observedErrors: number;
+  /** Why the effective state last changed. */
   lastReason: string;
 }
 
@@ -139,7 +140,6 @@ export class ServerStateMachine {
       return;
     }
     this.#successes = 0;
-    this.#lastReason = v.reason;
   }
 
   /**
