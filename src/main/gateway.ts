@@ -28,7 +28,7 @@ export class Gateway {
       for (const l of config.listeners) {
         gw.listeners.push(await startFrontListener(l, forwarder.handle, log.child({ listener: l.name })));
       }
-      if (config.admin) gw.admin = await startAdminServer(config.admin, () => gw.stats(), log.child({ component: 'admin' }));
+      if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
     } catch (err) {
       await gw.stop();
       throw err;
