@@ -174,12 +174,14 @@ export class BackendServer {
 
   /**
    * The one place that acts on a state change (Envoy-style: every transition logged with its
-   * reason). DOWN and MAINT close idle connections, the check connection too for MAINT (the
-   * operator is working on the server); in-flight exchanges finish in every state.
+   * reason). DOWN and MAINT close idle connections and keep none (connections of in-flight
+   * exchanges close when they finish), the check connection too for MAINT (the operator is
+   * working on the server); in-flight exchanges finish in every state.
    */
   #onStateChange(c: StateChange): void {
     this.log.warn({ server: this.name, from: c.from, to: c.to, reason: c.reason }, 'server state changed');
-    if (c.to === 'DOWN' || c.to === 'MAINT') for (const p of this.#pools.values()) p.closeIdle(`server ${c.to}`);
+    const idleAllowed = c.to !== 'DOWN' && c.to !== 'MAINT';
+    for (const p of this.#pools.values()) p.setIdleAllowed(idleAllowed, `server ${c.to}`);
     if (c.to === 'MAINT') this.#checker?.closeConnection('server in MAINT');
     if (c.from === 'MAINT') this.#checker?.checkNow();
     else this.#checker?.reschedule();

@@ -73,6 +73,8 @@ export class ServerPool {
   #warming = false;
   #warmFailures = 0;
   #closed = false;
+  /** False while the server is DOWN or in MAINT: no connection may sit idle or be warmed. */
+  #idleAllowed = true;
 
   constructor(opts: ServerPoolOptions) {
     this.#o = opts;
@@ -198,6 +200,10 @@ export class ServerPool {
         waiter.resolve(this.#leaseOf(conn, waiter.enqueuedAt, 0));
         return;
       }
+      if (!this.#idleAllowed) {
+        this.#retire(conn, 'server DOWN or MAINT: not kept idle', 'other');
+        return;
+      }
       conn.transition('idle', 'released');
       return;
     }
@@ -206,17 +212,20 @@ export class ServerPool {
 
   /** Open min-idle connections one after another, so every one after the first resumes TLS. */
   warm(): void {
-    if (this.#warming || this.#closed) return;
+    if (this.#warming || this.#closed || !this.#idleAllowed) return;
     this.#warming = true;
     const step = (): void => {
-      if (this.#closed || this.#idle.length + this.#connectingCount() >= this.#o.pool.minIdle || this.openCount >= this.#o.pool.maxConn) {
+      if (this.#closed || !this.#idleAllowed || this.#idle.length + this.#connectingCount() >= this.#o.pool.minIdle || this.openCount >= this.#o.pool.maxConn) {
         this.#warming = false;
         return;
       }
       this.#open(true)
         .then((conn) => {
           this.#warmFailures = 0;
-          if (conn.state === 'connecting') conn.transition('idle', 'warmed');
+          if (conn.state === 'connecting') {
+            if (this.#idleAllowed) conn.transition('idle', 'warmed');
+            else this.#retire(conn, 'server DOWN or MAINT while warming', 'other');
+          }
           step();
         })
         .catch(() => {
@@ -253,9 +262,22 @@ export class ServerPool {
     });
   }
 
-  /** Close idle connections (server went DOWN or MAINT). */
+  /** Close idle connections now. */
   closeIdle(reason: string): void {
     for (const c of [...this.#idle]) this.#retire(c, reason, 'other');
+  }
+
+  /**
+   * The server went DOWN or into MAINT (`false`): idle connections close now, connections coming
+   * back from in-flight exchanges close instead of idling (unless a queued request takes them),
+   * and min-idle warming stops (it would otherwise reopen what was just closed). `true` when the
+   * server is back: warming resumes.
+   */
+  setIdleAllowed(allowed: boolean, reason: string): void {
+    if (allowed === this.#idleAllowed) return;
+    this.#idleAllowed = allowed;
+    if (!allowed) this.closeIdle(reason);
+    else if (this.#o.pool.minIdle > 0) this.warm();
   }
 
   snapshot(): PoolSnapshot {

@@ -130,3 +130,22 @@ t.test('drain, maint and ready through the API: states, picks and idle connectio
   const list = await api(h, 'GET', '/servers');
   t.match(list.json, { farms: [{ servers: [{ name: 's1', state: 'UP', reason: null }, { name: 's2' }] }] });
 });
+
+t.test('MAINT: in-flight requests finish, their connections close after, min-idle does not re-warm; ready re-warms', async (t) => {
+  const h = await startHarness({ servers: 1, admin: {}, pool: { minIdle: 2 } });
+  t.teardown(() => h.close());
+  const s1 = h.gateway.farms.get('farm')!.servers[0]!;
+  const farmServer = h.servers[0]!;
+  await until(() => s1.pools()[0]!.snapshot().idle === 2, 'min-idle 2 warmed');
+  const slow = oneShotRequest({ host: '127.0.0.1', port: h.port, path: '/slow/400', ca: h.pki.pki.ca.certPem, servername: 'localhost' });
+  await until(() => farmServer.requests.length === 1, 'slow request on the server');
+  t.match(await api(h, 'POST', '/servers/farm/s1', { state: 'maint' }), { status: 200, json: { server: { state: 'MAINT', active: 1 } } });
+  const handshakesAtMaint = farmServer.stats.handshakes;
+  t.equal((await slow).status, 200, 'the in-flight request finished');
+  await until(() => farmServer.stats.openConnections === 0, 'every connection closed, the busy one after its exchange');
+  t.same(s1.pools()[0]!.snapshot(), { ...s1.pools()[0]!.snapshot(), open: 0, idle: 0, busy: 0 });
+  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(farmServer.stats.handshakes, handshakesAtMaint, 'no min-idle re-warm while in MAINT');
+  t.match(await api(h, 'POST', '/servers/farm/s1', { state: 'ready' }), { status: 200, json: { server: { state: 'UP' } } });
+  await until(() => s1.pools()[0]!.snapshot().idle === 2, 'min-idle warmed again after ready');
+});
