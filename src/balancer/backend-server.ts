@@ -123,7 +123,8 @@ export class BackendServer {
         log: this.log,
       });
       this.#pools.set(key, pool);
-      if (this.config.pool.minIdle > 0) pool.warm();
+      if (this.state === 'DOWN' || this.state === 'MAINT') pool.setIdleAllowed(false, `server ${this.state}`);
+      else if (this.config.pool.minIdle > 0) pool.warm();
     }
     return pool;
   }
