@@ -5,9 +5,11 @@ import { ServerPool } from '../pool/server-pool.js';
 import type { PoolSnapshot } from '../pool/pool-stats.js';
 import type { FarmTls } from '../tls/farm-tls.js';
 import type { TlsSessionCache } from '../tls/tls-session-cache.js';
+import { HealthChecker, type HealthCheckStats } from './health-check.js';
+import { isObservedError } from './observe.js';
+import { ServerStateMachine, type AdminState, type ServerState, type StateChange, type StateSnapshot } from './server-state.js';
 
-/** Design "Server states". Only UP servers get new requests. */
-export type ServerState = 'UP' | 'DOWN' | 'DRAIN' | 'MAINT';
+export type { AdminState, ServerState };
 
 export interface ServerCounters {
   requests: number;
@@ -17,17 +19,38 @@ export interface ServerCounters {
   errors: Record<string, number>; // by error code
 }
 
+export interface ServerSnapshot {
+  name: string;
+  address: string;
+  state: ServerState;
+  /** What the admin set; `ready` = no override. */
+  admin: AdminState;
+  backup: boolean;
+  weight: number;
+  active: number;
+  health: (Omit<StateSnapshot, 'state' | 'admin'> & { checks: HealthCheckStats | null }) | null;
+  pools: PoolSnapshot[];
+  counters: ServerCounters;
+}
+
 /**
- * One server of a farm: its state, its counters, and its pools (one per pool key; with a fixed
- * SNI there is exactly one). `active` counts in-flight requests (leastconn).
+ * One server of a farm: its state (server-state.ts, driven by its health checker, passive
+ * observation of live traffic and the admin), its runtime weight, its counters, and its pools
+ * (one per pool key; with a fixed SNI there is exactly one). `active` counts in-flight requests
+ * (leastconn).
+ *
+ * Lifecycle: start() warms the pool and starts the checker; close() stops both. A config reload
+ * that keeps this object keeps its checker, state and weight with it.
  */
 export class BackendServer {
-  state: ServerState = 'UP';
   active = 0;
   readonly counters: ServerCounters = { requests: 0, requestsOnReused: 0, retries: 0, responses: {}, errors: {} };
   readonly #pools = new Map<string, ServerPool>();
   /** max-conn is per server, across its pool keys. */
   readonly #budget: ServerBudget;
+  #machine: ServerStateMachine;
+  #checker: HealthChecker | null;
+  #weight: number;
 
   constructor(
     public config: ServerConfig,
@@ -37,18 +60,51 @@ export class BackendServer {
     private readonly log: Logger,
   ) {
     this.#budget = new ServerBudget(config.pool.maxConn);
+    this.#weight = config.weight;
+    this.#machine = new ServerStateMachine(farm.health, (c) => this.#onStateChange(c));
+    this.#checker = this.#newChecker(farm);
+  }
+
+  #newChecker(farm: FarmConfig): HealthChecker | null {
+    const { host, port } = this.config.address;
+    return farm.health.enabled
+      ? new HealthChecker({
+          health: farm.health,
+          host,
+          port,
+          // The server's host name stands in for a Host header when the farm's SNI is `host`.
+          sni: this.sniFor(host),
+          farmTls: this.farmTls,
+          sessions: this.sessions,
+          connectTimeoutMs: farm.timeouts.connect,
+          log: this.log,
+          nextDelay: () => this.#machine.nextCheckIn(),
+          active: () => this.#machine.checking,
+          onVerdict: (v) => this.#machine.checkResult(v),
+        })
+      : null;
   }
 
   get name(): string {
     return this.config.name;
   }
 
-  get weight(): number {
-    return this.config.weight;
+  get state(): ServerState {
+    return this.#machine.state;
   }
 
+  /** Runtime weight (config value until the admin changes it); read by the balance policies on every pick. */
+  get weight(): number {
+    return this.#weight;
+  }
+
+  /** Gets new requests: UP and weight > 0 (weight 0 takes a server out of rotation). */
   get usable(): boolean {
-    return this.state === 'UP';
+    return this.#machine.state === 'UP' && this.#weight > 0;
+  }
+
+  get checker(): HealthChecker | null {
+    return this.#checker;
   }
 
   /** SNI this server's connection for a request with this Host header presents. */
@@ -77,14 +133,19 @@ export class BackendServer {
       });
       this.#pools.set(key, pool);
       this.#budget.add(pool);
-      if (this.config.pool.minIdle > 0) pool.warm();
+      if (this.state === 'DOWN' || this.state === 'MAINT') pool.setIdleAllowed(false, `server ${this.state}`);
+      else if (this.config.pool.minIdle > 0) pool.warm();
     }
     return pool;
   }
 
-  /** Warm the pool of the farm's fixed SNI at start (`sni: host` pools warm on first use). */
-  warm(): void {
+  /**
+   * Warm the pool of the farm's fixed SNI (`sni: host` pools warm on first use) and start the
+   * health checks. Idempotent.
+   */
+  start(): void {
     if (this.farmTls.config.sni.kind !== 'host') this.pool(this.sniFor(undefined));
+    this.#checker?.start();
   }
 
   /**
@@ -92,8 +153,21 @@ export class BackendServer {
    * flag and pool limits without touching its connections.
    */
   reconfigure(config: ServerConfig, farm: FarmConfig): void {
+    const healthChanged = JSON.stringify(farm.health) !== JSON.stringify(this.farm.health) || farm.timeouts.connect !== this.farm.timeouts.connect;
     this.config = config;
     this.farm = farm;
+    this.#weight = config.weight;
+    if (healthChanged) {
+      // New check settings: checks start over (the server is UP but unproven, as at start);
+      // an admin state (drain, maint) survives the reload.
+      const admin = this.#machine.snapshot().admin;
+      void this.#checker?.stop();
+      this.#machine = new ServerStateMachine(farm.health, (c) => this.#onStateChange(c));
+      if (admin !== 'ready') this.#machine.setAdmin(admin, 'kept across reload');
+      for (const p of this.#pools.values()) p.setIdleAllowed(this.state !== 'DOWN' && this.state !== 'MAINT', 'health settings reloaded');
+      this.#checker = this.#newChecker(farm);
+      this.#checker?.start();
+    }
     const timeouts = { connectTimeoutMs: farm.timeouts.connect, queueTimeoutMs: farm.timeouts.queue };
     this.#budget.max = config.pool.maxConn;
     for (const p of this.#pools.values()) p.updateLimits(config.pool, timeouts);
@@ -103,35 +177,68 @@ export class BackendServer {
     return [...this.#pools.values()];
   }
 
-  countError(code: string): void {
+  /**
+   * One failed attempt on live traffic: counted, and observed (passive health) unless it is not
+   * the server's fault. `reused`: the attempt rode a reused connection (a failure there before
+   * any response byte is the idle-close race, never counted against the server).
+   */
+  countError(code: string, reused = false): void {
     this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
+    const observed = isObservedError(this.farm.health.observe, { code, reused });
+    if (observed !== null) this.#machine.observe(observed, code);
   }
 
+  /** One response on live traffic: counted, and observed (5xx with `observe: layer7`). */
   countResponse(status: number): void {
     const k = `${Math.floor(status / 100)}xx`;
     this.counters.responses[k] = (this.counters.responses[k] ?? 0) + 1;
+    const observed = isObservedError(this.farm.health.observe, { status });
+    if (observed !== null) this.#machine.observe(observed, `status ${status}`);
   }
 
-  setState(state: ServerState, reason: string): void {
-    if (state === this.state) return;
-    this.log.warn({ server: this.name, from: this.state, to: state, reason }, 'server state changed');
-    this.state = state;
-    if (state === 'DOWN' || state === 'MAINT') for (const p of this.#pools.values()) p.closeIdle(`server ${state}`);
+  /** Admin: `ready` clears DRAIN/MAINT set by an admin (a 404 soft stop stays until the check clears it). */
+  setAdminState(admin: AdminState, reason: string): void {
+    this.#machine.setAdmin(admin, reason);
+  }
+
+  /** Admin: runtime weight, 0–256 (the caller validated it). */
+  setWeight(weight: number, reason: string): void {
+    if (weight === this.#weight) return;
+    this.log.warn({ server: this.name, from: this.#weight, to: weight, reason }, 'server weight changed');
+    this.#weight = weight;
+  }
+
+  /**
+   * The one place that acts on a state change (Envoy-style: every transition logged with its
+   * reason). DOWN and MAINT close idle connections and keep none (connections of in-flight
+   * exchanges close when they finish), the check connection too for MAINT (the operator is
+   * working on the server); in-flight exchanges finish in every state.
+   */
+  #onStateChange(c: StateChange): void {
+    this.log.warn({ server: this.name, from: c.from, to: c.to, reason: c.reason }, 'server state changed');
+    const idleAllowed = c.to !== 'DOWN' && c.to !== 'MAINT';
+    for (const p of this.#pools.values()) p.setIdleAllowed(idleAllowed, `server ${c.to}`);
+    if (c.to === 'MAINT') this.#checker?.closeConnection('server in MAINT');
+    if (c.from === 'MAINT') this.#checker?.checkNow();
+    else this.#checker?.reschedule();
   }
 
   close(): Promise<void> {
-    return Promise.all([...this.#pools.values()].map((p) => p.close())).then(() => {});
+    return Promise.all([...[...this.#pools.values()].map((p) => p.close()), this.#checker?.stop()]).then(() => {});
   }
 
-  snapshot(): { name: string; address: string; state: ServerState; backup: boolean; weight: number; active: number; pools: PoolSnapshot[]; counters: ServerCounters } {
+  snapshot(): ServerSnapshot {
     const { host, port } = this.config.address;
+    const { state, admin, ...health } = this.#machine.snapshot();
     return {
       name: this.name,
       address: `${host}:${port}`,
-      state: this.state,
+      state,
+      admin,
       backup: this.config.backup,
       weight: this.weight,
       active: this.active,
+      health: this.farm.health.enabled ? { ...health, checks: this.#checker ? structuredClone(this.#checker.stats) : null } : null,
       pools: this.pools().map((p) => p.snapshot()),
       counters: structuredClone(this.counters),
     };

@@ -80,11 +80,11 @@ export class Farm {
     this.config = config;
     this.servers = next;
     for (const s of unmatched) {
-      s.setState('DRAIN', 'removed from the configuration');
+      s.setAdminState('drain', 'removed from the configuration');
       out.removed.push(s.name);
       void s.close();
     }
-    for (const s of fresh) s.warm();
+    for (const s of fresh) s.start();
     return out;
   }
 
@@ -108,8 +108,9 @@ export class Farm {
     return null;
   }
 
+  /** Bring the farm to life: warm every server's pool and start its health checks (idempotent). */
   warm(): void {
-    for (const s of this.servers) s.warm();
+    for (const s of this.servers) s.start();
   }
 
   close(): Promise<void> {

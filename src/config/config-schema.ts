@@ -189,6 +189,9 @@ const healthSchema = z.strictObject({
   rise: int(1).default(2),
   fall: int(1).default(3),
   'disable-on-404': bool().default(false),
+  timeout: duration().optional(),
+  observe: oneOf(['none', 'layer4', 'layer7']).default('none'),
+  'error-limit': int(1).default(10),
 });
 
 const serverSchema = z.strictObject({
@@ -389,6 +392,7 @@ function toHealth(h: FileFarm['health']): HealthConfig {
     path: v.path, method: v.method, expectStatus: v['expect-status'],
     inter: v.inter, fastinter: v.fastinter, downinter: v.downinter,
     rise: v.rise, fall: v.fall, disableOn404: v['disable-on-404'],
+    timeout: v.timeout ?? v.inter, observe: v.observe, errorLimit: v['error-limit'],
   };
 }
 

@@ -43,6 +43,12 @@ export interface HealthConfig {
   rise: number;
   fall: number;
   disableOn404: boolean;
+  /** Whole check (connect when needed + request + response); default `inter`. */
+  timeout: number;
+  /** Passive health (HAProxy `observe`): which live-traffic outcomes count as errors. */
+  observe: 'none' | 'layer4' | 'layer7';
+  /** Consecutive observed errors that take an UP server DOWN (HAProxy `error-limit`). */
+  errorLimit: number;
 }
 
 export interface FarmTlsConfig {

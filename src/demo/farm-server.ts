@@ -12,7 +12,7 @@
  *                                  (buffered); `?stream=1` streams it back chunked and sends
  *                                  those two as trailers
  *   GET|HEAD /slow/<ms>          → answers `slow <ms>` no earlier than ms after the request head
- *   GET|HEAD /health             → 200 `ok`
+ *   GET|HEAD /health             → 200 `ok` (or behavior.healthStatus)
  *   ANY /status/<code>           → that status (200..599)
  * Every request body is read completely (and hashed into the request log) before a response
  * starts, except for `/echo?stream=1`.
@@ -33,6 +33,8 @@ export interface FarmBehavior {
   idleCloseMs?: number;
   /** Adds `Keep-Alive: timeout=N` to keep-alive responses. No hint is sent otherwise. */
   keepAliveHintSeconds?: number;
+  /** Status of `/health` (default 200): 404 is a soft stop for `disable-on-404` (background 002). */
+  healthStatus?: number;
 }
 
 export interface FarmServerOptions {
@@ -303,7 +305,7 @@ export async function startFarmServer(opts: FarmServerOptions): Promise<FarmServ
       armIdle(conn);
     });
 
-    handle(req, res, log, name).catch(() => {
+    handle(req, res, log, name, behavior).catch(() => {
       res.destroy();
     });
   });
@@ -445,7 +447,7 @@ async function echo(req: IncomingMessage, res: ServerResponse, log: RequestRecor
   res.end();
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, log: RequestRecord, name: string): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, log: RequestRecord, name: string, behavior: FarmBehavior): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://farm.invalid');
   const path = url.pathname;
   const method = req.method ?? '';
@@ -485,7 +487,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, log: RequestRec
   if (path === '/hello') {
     text(res, 200, `hello from ${name}`);
   } else if (path === '/health') {
-    text(res, 200, 'ok');
+    const code = behavior.healthStatus ?? 200;
+    text(res, code, code === 200 ? 'ok' : `health ${code}\n`);
   } else if (bytes !== null) {
     await sendBytes(res, Number(bytes[1]), url.searchParams.get('chunked') === '1');
   } else if (slow !== null) {

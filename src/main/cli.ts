@@ -8,6 +8,7 @@ const USAGE = `usage: longhaul <command> [options]
                           run the built-in demo on loopback (the default command)
   run --config FILE       run the gateway
   check --config FILE     validate a config file; prints every error with its key path
+  admin ACTION ...        talk to a running gateway's admin listener (longhaul admin help)
   help                    this text
 `;
 
@@ -71,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
       if (!values.once) await untilSignal();
       await demo.stop();
       return 0;
+    }
+    case 'admin': {
+      // Loaded lazily: a small HTTP client, needs neither uWS nor the gateway.
+      const { runAdminCli } = await import('./admin-cli.js');
+      return runAdminCli(rest);
     }
     case 'help':
     case '--help':

@@ -64,7 +64,7 @@ export async function runDemo(o: DemoOptions): Promise<{ gateway: Gateway; stop:
         timeouts: { connect: 5000, server: 60_000, queue: 10_000 },
         tls: { ca: gwCerts.caCert, sni: { kind: 'fixed', name: 'farm.demo' }, verify: true, cert: null, key: null },
         pool,
-        health: { enabled: false, path: '/health', method: 'GET', expectStatus: 200, inter: 2000, fastinter: 500, downinter: 5000, rise: 2, fall: 3, disableOn404: false },
+        health: { enabled: false, path: '/health', method: 'GET', expectStatus: 200, inter: 2000, fastinter: 500, downinter: 5000, rise: 2, fall: 3, disableOn404: false, timeout: 2000, observe: 'none', errorLimit: 10 },
         servers: relays.map((r, i) => ({ name: `us-${i + 1}`, address: { host: '127.0.0.1', port: r.port }, weight: 100, backup: false, pool })),
       },
     ],

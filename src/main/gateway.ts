@@ -49,7 +49,7 @@ export class Gateway {
       for (const l of config.listeners) {
         gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name })));
       }
-      if (config.admin) gw.admin = await startAdminServer(config.admin, () => gw.stats(), log.child({ component: 'admin' }));
+      if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
     } catch (err) {
       await gw.stop();
       throw err;
@@ -98,7 +98,7 @@ export class Gateway {
     for (const [name, farm] of this.farms) {
       if (wanted.has(name)) continue;
       this.farms.delete(name);
-      for (const s of farm.servers) s.setState('DRAIN', 'farm removed from the configuration');
+      for (const s of farm.servers) s.setAdminState('drain', 'farm removed from the configuration');
       void farm.close();
       this.log.info({ farm: name }, 'reload: farm removed; draining');
     }
@@ -114,7 +114,7 @@ export class Gateway {
       this.farms.set(fc.name, farm);
       farm.warm();
       if (old) {
-        for (const s of old.servers) s.setState('DRAIN', 'farm TLS settings changed');
+        for (const s of old.servers) s.setAdminState('drain', 'farm TLS settings changed');
         void old.close();
         flog.info('reload: farm TLS settings changed: new servers and pools; the old ones drain');
       } else {

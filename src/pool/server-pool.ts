@@ -54,13 +54,17 @@ export class ServerPool {
   readonly demand = new DemandTracker();
   readonly #purge = new PurgeTimer(() => this.purgeOnce());
   readonly #warmUp = new WarmUp(
-    () => !this.#closed && this.#idle.length + this.#count('connecting') < this.#o.pool.minIdle && this.#hasRoom(),
+    () => !this.#closed && this.#idleAllowed && this.#idle.length + this.#count('connecting') < this.#o.pool.minIdle && this.#hasRoom(),
     () =>
       this.#open(true).then((conn) => {
-        if (conn.state === 'connecting') conn.transition('idle', 'warmed');
+        if (conn.state !== 'connecting') return;
+        if (this.#idleAllowed) conn.transition('idle', 'warmed');
+        else this.#retire(conn, 'server DOWN or MAINT while warming', 'other');
       }),
   );
   #closed = false;
+  /** False while the server is DOWN or in MAINT: no connection may sit idle or be warmed. */
+  #idleAllowed = true;
 
   constructor(opts: ServerPoolOptions) {
     this.#o = opts;
@@ -158,7 +162,7 @@ export class ServerPool {
     } else if (conn.owner) {
       // Private: back to its client connection only. max-reuse/max-age do not apply: retiring it
       // would lose the connection-based authentication (NTLM/Negotiate) the client went through.
-      if (conn.owner.closed) this.#retire(conn, 'private: client connection closed', 'other');
+      if (conn.owner.closed || !this.#idleAllowed) this.#retire(conn, 'private: client connection closed or server down', 'other');
       else conn.transition('idle', 'released (private)');
       return;
     } else if (p.maxReuse > 0 && conn.uses >= p.maxReuse) {
@@ -175,6 +179,10 @@ export class ServerPool {
         this.#waiters.take(waiter);
         this.#markLeased(conn);
         waiter.resolve(this.#leaseOf(conn, waiter.enqueuedAt, 0));
+        return;
+      }
+      if (!this.#idleAllowed) {
+        this.#retire(conn, 'server DOWN or MAINT: not kept idle', 'other');
         return;
       }
       conn.transition('idle', 'released');
@@ -212,7 +220,7 @@ export class ServerPool {
 
   /** Open min-idle connections one after another, so every one after the first resumes TLS. */
   warm(): void {
-    if (!this.#closed) this.#warmUp.start();
+    if (!this.#closed && this.#idleAllowed) this.#warmUp.start();
   }
 
   /**
@@ -250,9 +258,22 @@ export class ServerPool {
     if (pool.minIdle > 0) this.warm();
   }
 
-  /** Close idle connections (server went DOWN or MAINT). */
+  /** Close idle connections now. */
   closeIdle(reason: string): void {
     for (const c of [...this.#conns]) if (c.state === 'idle') this.#retire(c, reason, 'other');
+  }
+
+  /**
+   * The server went DOWN or into MAINT (`false`): idle connections close now, connections coming
+   * back from in-flight exchanges close instead of idling (unless a queued request takes them),
+   * and min-idle warming stops (it would otherwise reopen what was just closed). `true` when the
+   * server is back: warming resumes.
+   */
+  setIdleAllowed(allowed: boolean, reason: string): void {
+    if (allowed === this.#idleAllowed) return;
+    this.#idleAllowed = allowed;
+    if (!allowed) this.closeIdle(reason);
+    else if (this.#o.pool.minIdle > 0) this.warm();
   }
 
   snapshot(): PoolSnapshot {

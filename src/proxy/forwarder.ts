@@ -159,7 +159,7 @@ export class Forwarder {
         endTurn = null;
         const code = errorCode(err);
         j.error = code;
-        server.countError(code);
+        server.countError(code, reused);
         const phase = err instanceof ExchangeError ? err.phase : 'not-written';
         if (code === 'LH_CLIENT_ABORTED' || sink.aborted) return this.#logAccess(req, j);
         if (phase === 'response-started') {

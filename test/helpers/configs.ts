@@ -23,7 +23,7 @@ export function farmConfig(name: string, caFile: string, servers: ServerConfig[]
     timeouts: { connect: 5000, server: 60_000, queue: 10_000 },
     tls: { ca: caFile, sni: { kind: 'fixed', name: 'farm.test' }, verify: true, cert: null, key: null },
     pool: servers[0]?.pool ?? poolConfig(),
-    health: { enabled: false, path: '/health', method: 'GET', expectStatus: 200, inter: 2000, fastinter: 500, downinter: 5000, rise: 2, fall: 3, disableOn404: false },
+    health: { enabled: false, path: '/health', method: 'GET', expectStatus: 200, inter: 2000, fastinter: 500, downinter: 5000, rise: 2, fall: 3, disableOn404: false, timeout: 2000, observe: 'none', errorLimit: 10 },
     servers,
     ...over,
   };

@@ -1,4 +1,4 @@
-import type { Engine, FarmConfig, FarmTlsConfig, PoolConfig } from '../../src/config/config-types.js';
+import type { AdminConfig, Engine, FarmConfig, FarmTlsConfig, PoolConfig, ServerConfig } from '../../src/config/config-types.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { startFarmServer, type FarmBehavior, type FarmServer } from '../../src/demo/farm-server.js';
 import { Gateway } from '../../src/main/gateway.js';
@@ -22,6 +22,10 @@ export interface HarnessOptions {
   farm?: Partial<FarmConfig>;
   /** Merged into the farm's TLS settings (the harness's CA stays unless given). */
   farmTls?: Partial<FarmTlsConfig>;
+  /** Per-server config overrides, by index (e.g. `[{}, { backup: true }]`). */
+  serverOver?: Array<Partial<ServerConfig>>;
+  /** Admin listener (loopback, port 0 unless given). */
+  admin?: Partial<AdminConfig>;
   keepAliveTimeoutMs?: number;
 }
 
@@ -43,11 +47,12 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const farm = farmConfig(
     'farm',
     pki.caFile,
-    servers.map((s) => serverConfig(s.name, s.port, {}, o.pool)),
+    servers.map((s, i) => serverConfig(s.name, s.port, o.serverOver?.[i] ?? {}, o.pool)),
     o.farm,
   );
   if (o.farmTls) farm.tls = { ...farm.tls, ...o.farmTls };
   const cfg = gatewayConfig([listenerConfig('farm', pki.gatewayCert, pki.gatewayKey, { engine: o.engine ?? 'uws' })], [farm]);
+  if (o.admin) cfg.admin = { bind: { host: '127.0.0.1', port: 0 }, tokenFile: null, ...o.admin };
   const gateway = await Gateway.start(cfg, silentLogger);
   return {
     gateway,
@@ -58,6 +63,23 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     close: async () => {
       await gateway.stop();
       await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
+
+/**
+ * Kill server `i` (every connection destroyed, like a crash or `apachectl -k stop`) and start a
+ * new one on the same port; `h.servers[i]` is the new one afterwards. With `down`, `h.servers[i]`
+ * is left stopped and `up()` starts the new one when the test wants it.
+ */
+export async function killServer(h: Harness, i: number): Promise<{ up(behavior?: FarmBehavior): Promise<FarmServer> }> {
+  const old = h.servers[i]!;
+  await old.close();
+  return {
+    up: async (behavior = {}) => {
+      const s = await startFarmServer({ name: old.name, port: old.port, cert: h.pki.pki.farm.certPem, key: h.pki.pki.farm.keyPem, behavior });
+      h.servers[i] = s;
+      return s;
     },
   };
 }
