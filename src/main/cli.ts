@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, formatIssues } from '../config/load-config.js';
 import { createLogger } from '../core/logger.js';
+// Text only; the certs code itself is imported lazily below.
+import { CERTS_USAGE } from './certs-usage.js';
 
 const USAGE = `usage: longhaul <command> [options]
 
@@ -8,7 +10,7 @@ const USAGE = `usage: longhaul <command> [options]
                           run the built-in demo on loopback (the default command)
   run --config FILE       run the gateway
   check --config FILE     validate a config file; prints every error with its key path
-  help                    this text
+\${CERTS_USAGE}  help                    this text
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -52,6 +54,10 @@ async function main(argv: string[]): Promise<number> {
       if (!values.once) await untilSignal();
       await demo.stop();
       return 0;
+    }
+    case 'certs': {
+      const { runCertsCommand } = await import('./certs-command.js');
+      return runCertsCommand(rest, usage);
     }
     case 'help':
     case '--help':
