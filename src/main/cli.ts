@@ -8,7 +8,7 @@ const USAGE = `usage: longhaul <command> [options]
 
   demo [--rtt MS] [--requests N] [--port P] [--once]
                           run the built-in demo on loopback (the default command)
-  run --config FILE       run the gateway
+  run --config FILE       run the gateway (SIGHUP re-reads its certificates)
   check --config FILE     validate a config file; prints every error with its key path
 \${CERTS_USAGE}  help                    this text
 `;
@@ -37,8 +37,26 @@ async function main(argv: string[]): Promise<number> {
       }
       const { Gateway } = await import('./gateway.js');
       const log = createLogger(r.config.log.level);
-      const gw = await Gateway.start(r.config, log);
+      let gw;
+      try {
+        gw = await Gateway.start(r.config, log);
+      } catch (err) {
+        // Certificate problems (missing file, key not matching its cert) carry key path and files.
+        if ((err as Error).name !== 'CertificateError') throw err;
+        process.stderr.write(`${values.config}: not starting: ${(err as Error).message}\n`);
+        return 1;
+      }
+      // SIGHUP: serve re-read certificates to new connections (failures are logged, old ones kept).
+      const onHup = (): void => {
+        try {
+          gw.reloadCertificates();
+        } catch {
+          // logged by reloadCertificates
+        }
+      };
+      process.on('SIGHUP', onHup);
       await untilSignal();
+      process.off('SIGHUP', onHup);
       log.info('stopping');
       await gw.stop();
       return 0;
