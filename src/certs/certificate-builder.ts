@@ -102,7 +102,7 @@ function namedBits(bits: number[]): Asn1 {
 /** SubjectPublicKeyInfo node and the key identifier (RFC 5280 §4.2.1.2 method 1: SHA-1 of the key bits). */
 function publicKeyInfo(keyPem: string): { spki: Asn1; keyId: Buffer } {
   // decodeBitStrings off: forge would otherwise parse an RSA key's bits as ASN.1 (no string value).
-  const spki = asn1.fromDer(bin(createPublicKey(keyPem).export({ type: 'spki', format: 'der' })), { decodeBitStrings: false });
+  const spki = asn1.fromDer(bin(createPublicKey(keyPem).export({ type: 'spki', format: 'der' })), { decodeBitStrings: false } as never);
   const bits = (spki.value as Asn1[])[1]!.value as string;
   if (typeof bits !== 'string' || bits.length < 2) throw new Error('unexpected SubjectPublicKeyInfo encoding');
   return { spki, keyId: createHash('sha1').update(Buffer.from(bits.slice(1), 'binary')).digest() };
