@@ -115,6 +115,22 @@ const sni = () =>
     return z.NEVER;
   });
 
+/** A name an SNI certificate serves: a host name, or `*.` + host name (one label). Lowercased. */
+const sniName = () =>
+  z.string({ error: need('must be a host name') }).transform((text, ctx) => {
+    const name = text.toLowerCase();
+    if (isHostName(name.startsWith('*.') ? name.slice(2) : name)) return name;
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a host name or *.host name` });
+    return z.NEVER;
+  });
+
+const sniCertSchema = z.strictObject({
+  cert: filePath(),
+  key: filePath(),
+  /** Absent: the certificate's DNS subjectAltNames (read at start, src/tls/served-cert.ts). */
+  names: z.array(sniName(), { error: need('must be a list of host names') }).min(1, { error: 'must list at least one name (or leave names out)' }).optional(),
+});
+
 const RETRY_ON_KEYWORDS = ['conn-failure', 'empty-response', 'junk-response', 'response-timeout'] as const;
 /** HAProxy's retry-on status codes. */
 const RETRY_ON_STATUSES = [401, 403, 404, 408, 425, 500, 501, 502, 503, 504];
@@ -135,7 +151,11 @@ const listenerSchema = z.strictObject({
   name: name(),
   bind: hostPort(true),
   engine: oneOf(['uws', 'node']).default('uws'),
-  tls: z.strictObject({ cert: filePath(), key: filePath() }),
+  tls: z.strictObject({
+    cert: filePath(),
+    key: filePath(),
+    'sni-certs': z.array(sniCertSchema, { error: need('must be a list of { cert, key, names }') }).default([]),
+  }),
   farm: name(),
   timeouts: z.strictObject({
     client: duration().prefault('30s'),
@@ -331,6 +351,20 @@ function checkFarm(farm: Record<string, unknown>, path: KeyPath, ctx: Ctx): void
   }
 }
 
+/** An explicit SNI name may appear once per listener. */
+function checkSniNames(listener: Record<string, unknown>, path: KeyPath, ctx: Ctx): void {
+  const seen = new Map<string, KeyPath>();
+  list(rec(listener.tls)?.['sni-certs']).forEach((entry, i) => {
+    list(rec(entry)?.names).forEach((n, j) => {
+      if (typeof n !== 'string') return;
+      const at: KeyPath = [...path, 'tls', 'sni-certs', i, 'names', j];
+      const first = seen.get(n);
+      if (first) report(ctx, at, `duplicate SNI name "${n}" (already used by ${formatKeyPath(first)})`);
+      else seen.set(n, at);
+    });
+  });
+}
+
 const sameBind = (a: unknown, b: unknown): boolean => {
   const x = rec(a), y = rec(b);
   return !!x && !!y && typeof x.port === 'number' && x.port !== 0 && x.port === y.port && x.host === y.host;
@@ -344,6 +378,7 @@ function crossChecks(root: unknown, ctx: Ctx): void {
   uniqueNames(listeners, ['listeners'], 'listener', ctx);
   uniqueNames(farms, ['farms'], 'farm', ctx);
   farms.forEach((farm, i) => { const f = rec(farm); if (f) checkFarm(f, ['farms', i], ctx); });
+  listeners.forEach((l, i) => { const r = rec(l); if (r) checkSniNames(r, ['listeners', i], ctx); });
 
   // Without every farm's name, an unknown reference may just be a farm whose name is itself invalid.
   if (Array.isArray(top.farms) && farms.every((f) => nameOf(f) !== undefined)) {
@@ -421,7 +456,11 @@ function toGatewayConfig(c: FileConfig): GatewayConfig {
     name: l.name,
     bind: l.bind,
     engine: l.engine,
-    tls: { cert: l.tls.cert, key: l.tls.key },
+    tls: {
+      cert: l.tls.cert,
+      key: l.tls.key,
+      sniCerts: l.tls['sni-certs'].map((c) => ({ cert: c.cert, key: c.key, names: c.names ?? null })),
+    },
     farm: l.farm,
     timeouts: { client: l.timeouts.client, httpRequest: l.timeouts['http-request'], httpKeepAlive: l.timeouts['http-keep-alive'] },
   }));

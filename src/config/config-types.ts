@@ -13,9 +13,17 @@ export interface ListenerConfig {
   name: string;
   bind: HostPort;
   engine: Engine;
-  tls: { cert: string; key: string };
+  tls: { cert: string; key: string; sniCerts: SniCertConfig[] };
   farm: string;
   timeouts: { client: number; httpRequest: number; httpKeepAlive: number };
+}
+
+/** A certificate served to clients whose SNI matches `names` (exact, or `*.x` = one label). */
+export interface SniCertConfig {
+  cert: string;
+  key: string;
+  /** Lowercased; null: the certificate's DNS subjectAltNames. */
+  names: string[] | null;
 }
 
 export interface PoolConfig {

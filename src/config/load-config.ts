@@ -51,6 +51,7 @@ function linePos(text: string, offset: number): { line: number; col: number } {
 /** Keys holding file paths, as patterns over the raw document (`*`: every list item). */
 const FILE_KEYS: KeyPath[] = [
   ['listeners', '*', 'tls', 'cert'], ['listeners', '*', 'tls', 'key'],
+  ['listeners', '*', 'tls', 'sni-certs', '*', 'cert'], ['listeners', '*', 'tls', 'sni-certs', '*', 'key'],
   ['farms', '*', 'tls', 'ca'], ['farms', '*', 'tls', 'cert'], ['farms', '*', 'tls', 'key'],
   ['admin', 'token-file'],
 ];

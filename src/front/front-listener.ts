@@ -10,6 +10,7 @@
  */
 import type { ListenerConfig } from '../config/config-types.js';
 import type { RequestHandler } from '../core/types.js';
+import { loadListenerCerts, type ListenerCerts } from '../tls/listener-certs.js';
 import { silentFrontLog, type FrontLog, type ListenerCounters } from './front-common.js';
 
 export type { FrontLog } from './front-common.js';
@@ -26,14 +27,27 @@ export interface FrontListener {
   close(graceMs?: number): Promise<void>;
   /** connections = client connections open now; requests / rejected = totals since start. */
   stats(): ListenerCounters;
+  /** The certificates served now (default and SNI). */
+  certificates(): ListenerCerts;
+  /**
+   * Serve `certs` (a complete, checked set: loadListenerCerts) to NEW connections from now on;
+   * open connections keep their session and go on being served.
+   */
+  reloadCertificates(certs: ListenerCerts): void;
 }
 
-export async function startFrontListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog = silentFrontLog): Promise<FrontListener> {
+/** `certs`: already loaded and checked (the gateway does, with key paths); default: loaded here. */
+export async function startFrontListener(
+  cfg: ListenerConfig,
+  handler: RequestHandler,
+  log: FrontLog = silentFrontLog,
+  certs: ListenerCerts = loadListenerCerts(cfg, `listener ${cfg.name}: tls`),
+): Promise<FrontListener> {
   if (cfg.engine === 'node') {
     const { startNodeListener } = await import('./node-listener.js');
-    return startNodeListener(cfg, handler, log);
+    return startNodeListener(cfg, handler, log, certs);
   }
   // Imported lazily: uws-listener sets UWS_HTTP_MAX_HEADERS_SIZE before loading the native module.
   const { startUwsListener } = await import('./uws-listener.js');
-  return startUwsListener(cfg, handler, log);
+  return startUwsListener(cfg, handler, log, certs);
 }

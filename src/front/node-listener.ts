@@ -19,19 +19,19 @@
  * - clientConnId: one id per TLS socket (WeakMap), from the same counter as the uws engine.
  * - node adds its own `Date`; the proxy never passes the server's.
  */
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import type { ListenerConfig } from '../config/config-types.js';
 import type { HeaderList, ProxyRequest, RequestBody, RequestHandler, ResponseSink } from '../core/types.js';
 import { ClientConnection } from '../core/client-connection.js';
 import { runCallbacks } from '../core/run-callbacks.js';
 import { clientAbortedError, computeWantsClose, nextClientConnId, reasonPhrase, responseHeadersToWrite, type FrontLog, type ListenerCounters } from './front-common.js';
 import type { FrontListener } from './front-listener.js';
+import { certForName, type ListenerCerts } from '../tls/listener-certs.js';
 import { bodyFraming, validateRequest, withoutExpect, type Rejection } from './request-validation.js';
 
 const CLOSE_GRACE_MS = 10_000;
@@ -175,19 +175,30 @@ class NodeListener implements FrontListener {
   private rejected = 0;
   private closing = false;
   private closePromise: Promise<void> | null = null;
+  private certs: ListenerCerts;
+  /** One SecureContext per SNI certificate, built once per (re)load, never per handshake. */
+  private sniContexts = new Map<string, tls.SecureContext>();
 
   constructor(
     private readonly cfg: ListenerConfig,
     private readonly handler: RequestHandler,
     private readonly log: FrontLog,
+    certs: ListenerCerts,
   ) {
+    this.certs = certs;
+    this.sniContexts = sniContexts(certs);
     this.name = cfg.name;
     const t = cfg.timeouts;
     const requestTimeout = Math.max(0, t.client);
     const headersTimeout = requestTimeout > 0 ? Math.min(t.httpRequest, requestTimeout) : t.httpRequest;
     this.server = https.createServer({
-      cert: readFileSync(cfg.tls.cert),
-      key: readFileSync(cfg.tls.key),
+      cert: certs.defaultCert.certPem,
+      key: certs.defaultCert.keyPem,
+      // No context (undefined): node uses the server's default one (setSecureContext on reload).
+      SNICallback: (servername, cb) => {
+        const c = certForName(this.certs, servername.toLowerCase());
+        cb(null, c ? this.sniContexts.get(c.fingerprint256) : undefined);
+      },
       maxHeaderSize: MAX_HEADER_SIZE,
       insecureHTTPParser: false,
       requireHostHeader: false, // our validation answers it (and poisons the socket); node's own 400 still dispatches what is pipelined behind
@@ -232,6 +243,17 @@ class NodeListener implements FrontListener {
 
   stats(): ListenerCounters {
     return { connections: this.sockets.size, requests: this.requests, rejected: this.rejected };
+  }
+
+  certificates(): ListenerCerts {
+    return this.certs;
+  }
+
+  reloadCertificates(certs: ListenerCerts): void {
+    const contexts = sniContexts(certs);
+    this.server.setSecureContext({ cert: certs.defaultCert.certPem, key: certs.defaultCert.keyPem });
+    this.certs = certs;
+    this.sniContexts = contexts;
   }
 
   close(graceMs = CLOSE_GRACE_MS): Promise<void> {
@@ -345,8 +367,17 @@ class NodeListener implements FrontListener {
   }
 }
 
-export async function startNodeListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog): Promise<FrontListener> {
-  const l = new NodeListener(cfg, handler, log);
+/** Keyed by fingerprint: entries with the same certificate share one context. */
+function sniContexts(certs: ListenerCerts): Map<string, tls.SecureContext> {
+  const m = new Map<string, tls.SecureContext>();
+  for (const { cert } of certs.sni) {
+    if (!m.has(cert.fingerprint256)) m.set(cert.fingerprint256, tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem }));
+  }
+  return m;
+}
+
+export async function startNodeListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog, certs: ListenerCerts): Promise<FrontListener> {
+  const l = new NodeListener(cfg, handler, log, certs);
   await l.listen();
   return l;
 }

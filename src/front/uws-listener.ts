@@ -109,6 +109,8 @@ import {
   type ListenerCounters,
 } from './front-common.js';
 import type { FrontListener } from './front-listener.js';
+import type { ListenerCerts } from '../tls/listener-certs.js';
+import { UwsServerNames } from './uws-server-names.js';
 import { bodyFraming, validateRequest, withoutExpect, type BodyFraming, type Rejection } from './request-validation.js';
 
 type UwsModule = typeof import('@based/uws');
@@ -712,11 +714,13 @@ class UwsListener implements FrontListener {
   private requests = 0;
   private rejectedCount = 0;
   private closePromise: Promise<void> | null = null;
+  private serverNames: UwsServerNames | null = null;
 
   constructor(
     readonly cfg: ListenerConfig,
     readonly handler: RequestHandler,
     readonly log: FrontLog,
+    private certs: ListenerCerts,
   ) {
     this.name = cfg.name;
   }
@@ -725,13 +729,17 @@ class UwsListener implements FrontListener {
     const uws = loadUws();
     let app: TemplatedApp;
     try {
-      app = uws.SSLApp({ cert_file_name: this.cfg.tls.cert, key_file_name: this.cfg.tls.key });
+      const d = this.certs.defaultCert;
+      app = uws.SSLApp({ cert_file_name: d.certFile, key_file_name: d.keyFile });
     } catch (err) {
-      throw new Error(`listener ${this.name}: uWS could not load TLS cert ${this.cfg.tls.cert} / key ${this.cfg.tls.key}: ${(err as Error).message}`);
+      throw new Error(`listener ${this.name}: uWS could not load TLS cert ${this.certs.defaultCert.certFile} / key ${this.certs.defaultCert.keyFile}: ${(err as Error).message}`);
     }
     this.app = app;
     app.filter((res, count) => this.onFilter(res, Number(count)));
-    app.any('/*', (res, req) => this.onRequest(res, req));
+    const route = (a: TemplatedApp): void => void a.any('/*', (res, req) => this.onRequest(res, req));
+    route(app);
+    this.serverNames = new UwsServerNames(app, route);
+    this.serverNames.apply(this.certs);
     const { host, port } = this.cfg.bind;
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
       app.listen(host, port, (ls) => {
@@ -744,6 +752,18 @@ class UwsListener implements FrontListener {
 
   stats(): ListenerCounters {
     return { connections: this.openSockets, requests: this.requests, rejected: this.rejectedCount };
+  }
+
+  certificates(): ListenerCerts {
+    return this.certs;
+  }
+
+  reloadCertificates(certs: ListenerCerts): void {
+    if (certs.defaultCert.fingerprint256 !== this.certs.defaultCert.fingerprint256) {
+      this.log.warn({ cert: certs.defaultCert.certFile }, 'uws engine: clients without SNI keep the start-up default certificate until a restart (uWS cannot replace it); clients sending one of its DNS names get the new one');
+    }
+    this.serverNames?.apply(certs);
+    this.certs = certs;
   }
 
   /** Bookkeeping sizes, for tests: tracked connections must match open sockets. */
@@ -1143,8 +1163,8 @@ class UwsListener implements FrontListener {
 
 function noop(): void {}
 
-export async function startUwsListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog): Promise<FrontListener> {
-  const l = new UwsListener(cfg, handler, log);
+export async function startUwsListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog, certs: ListenerCerts): Promise<FrontListener> {
+  const l = new UwsListener(cfg, handler, log, certs);
   await l.listen();
   return l;
 }

@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, formatIssues } from '../config/load-config.js';
 import { createLogger } from '../core/logger.js';
+// Text only; the certs code itself is imported lazily below.
+import { CERTS_USAGE } from './certs-usage.js';
 
 const USAGE = `usage: longhaul <command> [options]
 
   demo [--rtt MS] [--requests N] [--port P] [--once]
                           run the built-in demo on loopback (the default command)
-  run --config FILE       run the gateway
+  run --config FILE       run the gateway (SIGHUP reloads the config and certificates)
   check --config FILE     validate a config file; prints every error with its key path
   admin ACTION ...        talk to a running gateway's admin listener (longhaul admin help)
-  help                    this text
+${CERTS_USAGE}  help                    this text
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -36,15 +38,27 @@ async function main(argv: string[]): Promise<number> {
       }
       const { Gateway } = await import('./gateway.js');
       const log = createLogger(r.config.log.level);
-      const gw = await Gateway.start(r.config, log);
+      let gw;
+      try {
+        gw = await Gateway.start(r.config, log);
+      } catch (err) {
+        // Certificate problems (missing file, key not matching its cert) carry key path and files.
+        if ((err as Error).name !== 'CertificateError') throw err;
+        process.stderr.write(`${values.config}: not starting: ${(err as Error).message}\n`);
+        return 1;
+      }
       const file = values.config;
-      // SIGHUP: reload the config file. A bad file is reported (every issue) and ignored.
+      // SIGHUP: reload the config file (a bad file is reported, every issue, and ignored), then
+      // re-read the listeners' certificates (failures are logged; the old ones keep serving).
       const onHup = (): void => {
         log.info({ file }, 'SIGHUP: reloading the configuration');
         const result = gw.reloadFromFile(file);
         if (result.ok) log.info({ warnings: result.warnings.length }, 'configuration reloaded');
-        // Listener certificates: the front listeners' reloadCertificates() (another branch) is
-        // called here, for every listener, after the config reload.
+        try {
+          gw.reloadCertificates();
+        } catch {
+          // logged by reloadCertificates
+        }
       };
       process.on('SIGHUP', onHup);
       await untilSignal();
@@ -77,6 +91,10 @@ async function main(argv: string[]): Promise<number> {
       // Loaded lazily: a small HTTP client, needs neither uWS nor the gateway.
       const { runAdminCli } = await import('./admin-cli.js');
       return runAdminCli(rest);
+    }
+    case 'certs': {
+      const { runCertsCommand } = await import('./certs-command.js');
+      return runCertsCommand(rest, usage);
     }
     case 'help':
     case '--help':

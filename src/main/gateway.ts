@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.js';
 import { Forwarder } from '../proxy/forwarder.js';
 import { startFrontListener, type FrontListener } from '../front/front-listener.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
+import { certReport, certWarnings, loadGatewayCerts, reloadListenerCerts, type GatewayCerts } from './gateway-certs.js';
 import { restartOnlyChanges } from './restart-only-changes.js';
 
 /** What a reload did: `ok: false` = the new config was rejected (issues) and the old one runs on. */
@@ -32,6 +33,7 @@ export class Gateway {
   private constructor(
     config: GatewayConfig,
     private readonly log: Logger,
+    private certs: GatewayCerts,
   ) {
     this.#config = config;
     this.#forwarder = new Forwarder(this.farms, log, config.log.access);
@@ -43,11 +45,14 @@ export class Gateway {
   }
 
   static async start(config: GatewayConfig, log: Logger): Promise<Gateway> {
-    const gw = new Gateway(config, log);
+    // Before anything listens or connects: a missing file or a key that is not its
+    // certificate's stops the start with a CertificateError naming the key path and both files.
+    const gw = new Gateway(config, log, loadGatewayCerts(config));
+    for (const w of certWarnings(gw.certs)) log.warn(w);
     for (const f of config.farms) gw.farms.set(f.name, new Farm(f, log.child({ farm: f.name })));
     try {
       for (const l of config.listeners) {
-        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name })));
+        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name }), gw.certs.listeners[gw.listeners.length]));
       }
       if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
     } catch (err) {
@@ -65,6 +70,8 @@ export class Gateway {
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners.map((l) => ({ name: l.name, port: l.port, ...l.stats() })),
       farms: [...this.farms.values()].map((f) => ({ name: f.name, servers: f.servers.map((s) => s.snapshot()) })),
+      certificates: certReport(this.certs),
+      certificate_warnings: certWarnings(this.certs),
     };
   }
 
@@ -77,6 +84,25 @@ export class Gateway {
       return { ok: false, issues: r.issues, warnings: [] };
     }
     return this.reload(r.config);
+  }
+
+  /**
+   * Re-reads every listener certificate (SIGHUP). All or nothing: on any error (logged and
+   * rethrown) every listener keeps what it serves. Open client connections are not touched.
+   * Farm client certificates are not reloaded (their pools would have to be rebuilt).
+   */
+  reloadCertificates(): void {
+    let next: GatewayCerts;
+    try {
+      next = reloadListenerCerts(this.config, this.certs, this.listeners.map((l) => l.name));
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'certificate reload failed; still serving the previous certificates');
+      throw err;
+    }
+    this.listeners.forEach((l, i) => l.reloadCertificates(next.listeners[i]!));
+    this.certs = next;
+    this.log.info({ certificates: certReport(next).map((c) => `${String(c.where)}: ${String(c.cert)} (${String(c.fingerprint256).slice(0, 11)}…)`) }, 'certificates reloaded');
+    for (const w of certWarnings(next)) this.log.warn(w);
   }
 
   /**

@@ -3,8 +3,8 @@ import type { GatewayConfig, ListenerConfig } from '../config/config-types.js';
 /**
  * The parts of a new config a reload cannot apply to a running process (listeners are bound
  * sockets with their engine; the admin listener likewise): one human-readable line per change,
- * each saying a restart is needed. Listener certificates are reloaded on their own (SIGHUP, see
- * cli.ts), so a change of their file paths is reported here too.
+ * each saying a restart is needed. Listener certificates (`tls`, file paths included) are not in
+ * this list: SIGHUP re-reads them from the new config (Gateway.reloadCertificates).
  */
 export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): string[] {
   const out: string[] = [];
@@ -16,7 +16,7 @@ export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): str
       out.push(`listener ${l.name} is new: it starts only after a restart`);
       continue;
     }
-    for (const key of ['bind', 'engine', 'farm', 'timeouts', 'tls'] as const satisfies ReadonlyArray<keyof ListenerConfig>) {
+    for (const key of ['bind', 'engine', 'farm', 'timeouts'] as const satisfies ReadonlyArray<keyof ListenerConfig>) {
       if (JSON.stringify(o[key]) !== JSON.stringify(l[key])) out.push(`listener ${l.name}: ${key} changed: needs a restart (kept as it was)`);
     }
   }

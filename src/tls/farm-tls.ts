@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { FarmTlsConfig } from '../config/config-types.js';
@@ -18,13 +19,16 @@ export interface FarmTls {
 }
 
 export function createFarmTls(config: FarmTlsConfig): FarmTls {
+  const cert = config.cert ? readFileSync(config.cert) : undefined;
   const context = tls.createSecureContext({
     ca: config.ca ? readFileSync(config.ca) : undefined,
-    cert: config.cert ? readFileSync(config.cert) : undefined,
+    cert,
     key: config.key ? readFileSync(config.key) : undefined,
     minVersion: 'TLSv1.2',
   });
-  const identity = `ca=${config.ca ?? 'system'};verify=${config.verify};cert=${config.cert ?? ''};alpn=http/1.1`;
+  // The client certificate is part of the pool key by content (its SHA-256), not by file name.
+  const clientCert = cert ? new X509Certificate(cert).fingerprint256 : 'none';
+  const identity = `ca=${config.ca ?? 'system'};verify=${config.verify};cert=${clientCert};alpn=http/1.1`;
   return {
     context,
     verify: config.verify,

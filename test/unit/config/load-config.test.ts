@@ -40,7 +40,7 @@ t.test('a minimal config gets every documented default', async (t) => {
       name: 'clients',
       bind: { host: '127.0.0.1', port: 8443 },
       engine: 'uws',
-      tls: { cert: join(dir, 'certs/gateway.crt'), key: join(dir, 'certs/gateway.key') },
+      tls: { cert: join(dir, 'certs/gateway.crt'), key: join(dir, 'certs/gateway.key'), sniCerts: [] },
       farm: 'api',
       timeouts: { client: 30_000, httpRequest: 10_000, httpKeepAlive: 10_000 },
     }],

@@ -793,7 +793,7 @@ async function startEngine(engine: Engine, cert: string, key: string, seen: Prox
     name: `table-${engine}`,
     bind: { host: '127.0.0.1', port: 0 },
     engine,
-    tls: { cert, key },
+    tls: { cert, key, sniCerts: [] },
     farm: 'echo',
     timeouts: { client: 30_000, httpRequest: 10_000, httpKeepAlive: 10_000 },
   };

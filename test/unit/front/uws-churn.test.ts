@@ -131,7 +131,7 @@ t.test('uws engine survives churn with consistent bookkeeping', async (t) => {
       name: 'churn',
       bind: { host: '127.0.0.1', port: 0 },
       engine: 'uws',
-      tls: { cert: join(dir, 'gateway.crt'), key: join(dir, 'gateway.key') },
+      tls: { cert: join(dir, 'gateway.crt'), key: join(dir, 'gateway.key'), sniCerts: [] },
       farm: 'x',
       timeouts: { client: 1000, httpRequest: 2000, httpKeepAlive: 1000 },
     },
