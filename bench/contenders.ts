@@ -144,7 +144,8 @@ const direct: Contender = {
   start: async (farm) => ({ ports: farm.ports, pid: null, readyMs: 0, exited: () => null, stop: async () => {} }),
 };
 
-function longhaul(engine: 'uws' | 'node', burst: string): Contender {
+/** @param nodeArgs extra node flags for the gateway process (e.g. `--cpu-prof`, bench/lan-profile.ts). */
+export function longhaul(engine: 'uws' | 'node', burst: string, nodeArgs: string[] = []): Contender {
   return {
     name: `longhaul ${engine}`,
     missing: null,
@@ -175,12 +176,12 @@ ${farm.ports.map((p, i) => `      - { name: s${i + 1}, address: 127.0.0.1:${p} }
 `;
       const file = path.join(dirs.configs, `${phase}-longhaul-${engine}.yaml`);
       writeFileSync(file, cfg);
-      return spawnProxy(process.execPath, [path.join(ROOT, 'bin/longhaul.js'), 'run', '--config', file], port, file.replace(/\.yaml$/, '.log'));
+      return spawnProxy(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/longhaul.js'), 'run', '--config', file], port, file.replace(/\.yaml$/, '.log'));
     },
   };
 }
 
-function haproxy(reuse: 'always' | 'safe', bin: string | null): Contender {
+export function haproxy(reuse: 'always' | 'safe', bin: string | null): Contender {
   return {
     name: `haproxy ${reuse}`,
     missing: bin === null ? 'haproxy' : null,
@@ -223,7 +224,7 @@ ${farm.ports.map((p, i) => `    server s${i + 1} 127.0.0.1:${p}`).join('\n')}
   };
 }
 
-function nginx(bin: string | null): Contender {
+export function nginx(bin: string | null): Contender {
   return {
     name: 'nginx',
     missing: bin === null ? 'nginx' : null,
