@@ -145,9 +145,10 @@ const direct: Contender = {
 };
 
 /** @param nodeArgs extra node flags for the gateway process (e.g. `--cpu-prof`, bench/lan-profile.ts). */
-export function longhaul(engine: 'uws' | 'node', burst: string, nodeArgs: string[] = []): Contender {
+/** @param root another checkout to run (its bin/longhaul.js), for before/after comparisons. */
+export function longhaul(engine: 'uws' | 'node', burst: string, nodeArgs: string[] = [], root = ROOT, label = ''): Contender {
   return {
-    name: `longhaul ${engine}`,
+    name: `longhaul ${engine}${label}`,
     missing: null,
     async start(farm, dirs, phase) {
       const s = secrets(farm, dirs.secrets);
@@ -174,9 +175,9 @@ farms:
     servers:
 ${farm.ports.map((p, i) => `      - { name: s${i + 1}, address: 127.0.0.1:${p} }`).join('\n')}
 `;
-      const file = path.join(dirs.configs, `${phase}-longhaul-${engine}.yaml`);
+      const file = path.join(dirs.configs, `${phase}-longhaul-${engine}${label.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, cfg);
-      return spawnProxy(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/longhaul.js'), 'run', '--config', file], port, file.replace(/\.yaml$/, '.log'));
+      return spawnProxy(process.execPath, [...nodeArgs, path.join(root, 'bin/longhaul.js'), 'run', '--config', file], port, file.replace(/\.yaml$/, '.log'));
     },
   };
 }

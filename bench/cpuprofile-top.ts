@@ -1,7 +1,7 @@
 // Summarizes a V8 .cpuprofile (node --cpu-prof):
 //   npx tsx bench/cpuprofile-top.ts FILE.cpuprofile [--top 25]
 // Prints the top functions by self time (everything), and by inclusive time for functions of
-// our own src/ (a function's time counted once per sample even when it recurses).
+// our own src/ (or its build, dist/; a function's time counted once per sample even when it recurses).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -30,7 +30,7 @@ for (const n of prof.nodes) {
 }
 const label = (n: Node): string => {
   const f = n.callFrame;
-  const url = f.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'nm:').replace(/.*\/(src|bench)\//, '$1/');
+  const url = f.url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'nm:').replace(/.*\/(src|dist|bench)\//, "$1/");
   return `${f.functionName || '(anonymous)'} ${url ? `${url}:${f.lineNumber + 1}` : ''}`.trim();
 };
 
@@ -56,7 +56,7 @@ for (const [id, us] of selfUs) {
   const seen = new Set<string>();
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
     const cn = byId.get(cur)!;
-    if (!/\/src\//.test(cn.callFrame.url)) continue;
+    if (!/\/(src|dist)\//.test(cn.callFrame.url)) continue;
     const cl = label(cn);
     if (seen.has(cl)) continue;
     seen.add(cl);

@@ -1,7 +1,7 @@
 // LAN throughput, repeated, for before/after comparisons on a noisy machine:
 //
 //   npx tsx bench/lan-profile.ts [--reps 3] [--duration 5] [--only "longhaul uws,haproxy always"]
-//                               [--servers 1] [--cpu-prof DIR] [--node-arg=--flag ...]
+//                               [--servers 1] [--cpu-prof DIR] [--node-arg=--flag ...] [--compare DIR]
 //
 // One farm process (bench/farm-process.ts, no RTT, --servers TLS servers), every contender
 // started once (spawn → TCP accept = "start ms"), then for each repetition and each contender in
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     servers: { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    /** Also run the longhaul of another checkout (e.g. `git archive REV | tar -x -C DIR`), as "longhaul uws (DIR)". */
+    compare: { type: 'string' },
   },
 });
 const reps = Number(values.reps);
@@ -45,8 +47,9 @@ const all: Contender[] = [
   haproxy('safe', findTool('haproxy')),
   nginx(findTool('nginx')),
 ];
+if (values.compare) all.unshift(longhaul('uws', 'open', nodeArgs, path.resolve(values.compare), ` (${values.compare})`));
 const wanted = values.only!.split(',').map((s) => s.trim());
-const contenders = all.filter((c) => wanted.includes(c.name) && c.missing === null);
+const contenders = all.filter((c) => (wanted.includes(c.name) || c.name.endsWith(`(${values.compare})`)) && c.missing === null);
 
 /** Proxy CPU time (user + system) in ms, from /proc/PID/stat. */
 function cpuMs(pid: number): number {
