@@ -51,11 +51,25 @@ if (values.compare) all.unshift(longhaul('uws', 'open', nodeArgs, path.resolve(v
 const wanted = values.only!.split(',').map((s) => s.trim());
 const contenders = all.filter((c) => (wanted.includes(c.name) || c.name.endsWith(`(${values.compare})`)) && c.missing === null);
 
-/** Proxy CPU time (user + system) in ms, from /proc/PID/stat. */
+/** The process and its children (nginx's worker runs under its master). */
+function family(pid: number): number[] {
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...kids];
+  } catch {
+    return [pid];
+  }
+}
+
+/** Proxy CPU time (user + system) in ms, from /proc/PID/stat, children included. */
 function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
+  let ms = 0;
+  for (const p of family(pid)) {
+    const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    ms += ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime, stime in clock ticks (100/s)
+  }
+  return ms;
 }
 
 /** req/s, and the proxy's CPU µs per request over the run (robust to other load on the machine). */
@@ -78,13 +92,18 @@ function wrk(port: number, close: boolean): Promise<{ rps: number; total: number
   });
 }
 
+/** VmRSS / VmHWM in MiB, summed over the process and its children. */
 function procStatus(pid: number, key: string): number {
-  try {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
+  let mib = 0;
+  for (const p of family(pid)) {
+    try {
+      const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      mib += m ? Number(m[1]) / 1024 : 0;
+    } catch {
+      // gone
+    }
   }
+  return mib;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
