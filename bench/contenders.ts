@@ -144,9 +144,11 @@ const direct: Contender = {
   start: async (farm) => ({ ports: farm.ports, pid: null, readyMs: 0, exited: () => null, stop: async () => {} }),
 };
 
-function longhaul(engine: 'uws' | 'node', burst: string): Contender {
+/** @param nodeArgs extra node flags for the gateway process (e.g. `--cpu-prof`, bench/lan-profile.ts). */
+/** @param root another checkout to run (its bin/longhaul.js), for before/after comparisons. */
+export function longhaul(engine: 'uws' | 'node', burst: string, nodeArgs: string[] = [], root = ROOT, label = ''): Contender {
   return {
-    name: `longhaul ${engine}`,
+    name: `longhaul ${engine}${label}`,
     missing: null,
     async start(farm, dirs, phase) {
       const s = secrets(farm, dirs.secrets);
@@ -173,14 +175,14 @@ farms:
     servers:
 ${farm.ports.map((p, i) => `      - { name: s${i + 1}, address: 127.0.0.1:${p} }`).join('\n')}
 `;
-      const file = path.join(dirs.configs, `${phase}-longhaul-${engine}.yaml`);
+      const file = path.join(dirs.configs, `${phase}-longhaul-${engine}${label.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, cfg);
-      return spawnProxy(process.execPath, [path.join(ROOT, 'bin/longhaul.js'), 'run', '--config', file], port, file.replace(/\.yaml$/, '.log'));
+      return spawnProxy(process.execPath, [...nodeArgs, path.join(root, 'bin/longhaul.js'), 'run', '--config', file], port, file.replace(/\.yaml$/, '.log'));
     },
   };
 }
 
-function haproxy(reuse: 'always' | 'safe', bin: string | null): Contender {
+export function haproxy(reuse: 'always' | 'safe', bin: string | null): Contender {
   return {
     name: `haproxy ${reuse}`,
     missing: bin === null ? 'haproxy' : null,
@@ -223,7 +225,7 @@ ${farm.ports.map((p, i) => `    server s${i + 1} 127.0.0.1:${p}`).join('\n')}
   };
 }
 
-function nginx(bin: string | null): Contender {
+export function nginx(bin: string | null): Contender {
   return {
     name: 'nginx',
     missing: bin === null ? 'nginx' : null,

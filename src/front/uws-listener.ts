@@ -277,6 +277,8 @@ class UwsExchange implements ResponseSink {
   private writableArmed = false;
   private needDrain = false;
   private completeScheduled = false;
+  /** Status line + headers from start(), written by the next cork (see start()). */
+  private pendingHead: (() => void) | null = null;
   private drainCbs: Array<() => void> = [];
   private abortCbs: Array<() => void> = [];
 
@@ -472,11 +474,18 @@ class UwsExchange implements ResponseSink {
     const conn = this.conn;
     const close = this.wantsClose || this.listener.closing || (conn?.closing ?? false);
     if (close && conn && !this.head.uwsCloses) conn.closing = true;
-    this.cork(() => {
+    // The head is written in the same cork as the first body bytes (or the end) when they come
+    // in the same turn (undici delivers head, body and end of a small response in one parse): one
+    // TLS record and one send instead of two. Otherwise it goes out alone at the end of the turn,
+    // unless the body's completion was postponed to the next tick (mayComplete): then with it.
+    this.pendingHead = () => {
       this.res.writeStatus(`${status} ${reasonPhrase(status, reason)}`);
       for (const [k, v] of keep) this.res.writeHeader(k, v);
       if (close) this.res.writeHeader('Connection', 'close');
       if (noBody && bodyLength !== null) this.res.writeHeader('Content-Length', String(bodyLength));
+    };
+    queueMicrotask(() => {
+      if (this.pendingHead && !this.completeScheduled && !this.abortedFlag && !this.killed) this.cork(noop);
     });
   }
 
@@ -545,6 +554,15 @@ class UwsExchange implements ResponseSink {
 
   private cork(fn: () => void): void {
     try {
+      const head = this.pendingHead;
+      if (head) {
+        this.pendingHead = null;
+        this.res.cork(() => {
+          head();
+          fn();
+        });
+        return;
+      }
       this.res.cork(fn);
     } catch (err) {
       // res was invalidated (aborted): the abort path has run or will run

@@ -1,4 +1,4 @@
-import { connectionTokens } from '../core/connection-tokens.js';
+import { connectionTokens, connectionTokensRaw } from '../core/connection-tokens.js';
 import type { HeaderList } from '../core/types.js';
 
 /**
@@ -55,15 +55,15 @@ export interface DownstreamHead {
  * the front's framing. Repeated headers (Set-Cookie) stay separate entries.
  */
 export function downstreamResponseHead(raw: Buffer[]): DownstreamHead {
-  const list: HeaderList = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) list.push([raw[i]!.toString('latin1'), raw[i + 1]!.toString('latin1')]);
-  const named = connectionTokens(list);
+  const named = connectionTokensRaw(raw);
   const headers: HeaderList = [];
   let contentLength: number | null = null;
   let chunked = false;
   let serverClose = false;
   let keepAliveHintMs: number | null = null;
-  for (const [name, value] of list) {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const value = raw[i + 1]!.toString('latin1');
     const lower = name.toLowerCase();
     if (lower === 'connection') {
       if (/(^|,)\s*close\s*(,|$)/i.test(value)) serverClose = true;
