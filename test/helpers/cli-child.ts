@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { oneShotRequest } from '../../src/demo/one-shot-client.js';
 
 /** `longhaul run --config FILE` as a child process; stdout / stderr are collected. */
 export interface CliChild {
@@ -31,4 +32,20 @@ export function runCli(file: string, env: Record<string, string> = {}): CliChild
       return has();
     },
   };
+}
+
+/**
+ * Polls `GET /hello` (one-shot TLS, `Connection: close`) until the gateway answers 200, at most
+ * `tries` times 100 ms apart. Returns the last status (0: never answered).
+ */
+export async function waitForGateway(port: number, ca: string, tries = 100): Promise<number> {
+  let status = 0;
+  for (let i = 0; i < tries && status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = await oneShotRequest({ host: '127.0.0.1', port, path: '/hello', ca, servername: 'localhost' }).then(
+      (r) => r.status,
+      () => 0,
+    );
+  }
+  return status;
 }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { startFarmServer } from '../../src/demo/farm-server.js';
-import { oneShotRequest } from '../../src/demo/one-shot-client.js';
 import { deadPort } from '../helpers/misbehaving-server.js';
+import { waitForGateway } from '../helpers/cli-child.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
 t.test('longhaul run serves a YAML config and exits 0 on SIGTERM', async (t) => {
@@ -31,14 +31,7 @@ farms:
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('exit', r));
-  let status = 0;
-  for (let i = 0; i < 100 && status !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    status = await oneShotRequest({ host: '127.0.0.1', port, path: '/hello', ca: f.pki.ca.certPem, servername: 'localhost' }).then(
-      (r) => r.status,
-      () => 0,
-    );
-  }
+  const status = await waitForGateway(port, f.pki.ca.certPem);
   t.equal(status, 200, 'the gateway served a request from its YAML config');
   child.kill('SIGTERM');
   t.equal(await exited, 0, `exit code 0 after SIGTERM ${err}`);

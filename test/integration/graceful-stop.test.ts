@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import t from 'tap';
 import { startFarmServer } from '../../src/demo/farm-server.js';
 import { oneShotRequest } from '../../src/demo/one-shot-client.js';
-import { runCli } from '../helpers/cli-child.js';
+import { runCli, waitForGateway } from '../helpers/cli-child.js';
 import { deadPort } from '../helpers/misbehaving-server.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
@@ -59,14 +59,7 @@ farms:
     );
     const cli = runCli(file);
     t.teardown(() => void (cli.child.exitCode === null && cli.child.kill('SIGKILL')));
-    let status = 0;
-    for (let i = 0; i < 100 && status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = await oneShotRequest({ host: '127.0.0.1', port, path: '/hello', ca: f.pki.ca.certPem, servername: 'localhost' }).then(
-        (r) => r.status,
-        () => 0,
-      );
-    }
+    const status = await waitForGateway(port, f.pki.ca.certPem);
     t.equal(status, 200, 'the gateway is up');
 
     // One keep-alive client that is idle when SIGTERM comes.
