@@ -77,7 +77,9 @@ export class ServerPool {
 
   /** connecting + idle + busy (what max-conn limits). */
   get openCount(): number {
-    return this.#count('connecting') + this.#count('idle') + this.#count('busy');
+    let n = 0;
+    for (const c of this.#conns) if (c.state !== 'draining' && c.state !== 'closed') n++;
+    return n;
   }
 
   get busyCount(): number {
