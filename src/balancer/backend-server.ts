@@ -149,6 +149,15 @@ export class BackendServer {
   }
 
   /**
+   * True once the fixed-SNI pool holds a warm connection; false when its first warm-up attempt
+   * failed, or there is nothing to warm (`sni: host`, min-idle 0, server DOWN or MAINT).
+   */
+  warmed(): Promise<boolean> {
+    if (this.farmTls.config.sni.kind === 'host') return Promise.resolve(false);
+    return this.pool(this.sniFor(undefined)).warmed();
+  }
+
+  /**
    * A reload kept this server (same address, same farm TLS): take the new name, weight, backup
    * flag and pool limits without touching its connections.
    */

@@ -113,6 +113,25 @@ export class Farm {
     for (const s of this.servers) s.start();
   }
 
+  /**
+   * Resolves when some server of the farm has a warm connection (true), or when every server's
+   * first warm-up attempt has failed or there was nothing to warm (false). Never rejects.
+   */
+  warmed(): Promise<boolean> {
+    if (this.servers.length === 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let pending = this.servers.length;
+      for (const s of this.servers) {
+        s.warmed().then((ok) => {
+          if (ok) resolve(true);
+          else if (--pending === 0) resolve(false);
+        }, () => {
+          if (--pending === 0) resolve(false);
+        });
+      }
+    });
+  }
+
   close(): Promise<void> {
     return Promise.all(this.servers.map((s) => s.close())).then(() => {});
   }

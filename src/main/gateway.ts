@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Farm } from '../balancer/farm.js';
 import type { ConfigIssue, GatewayConfig } from '../config/config-types.js';
 import { loadConfigFile } from '../config/load-config.js';
@@ -50,18 +51,39 @@ export class Gateway {
     const gw = new Gateway(config, log, loadGatewayCerts(config));
     for (const w of certWarnings(gw.certs)) log.warn(w);
     for (const f of config.farms) gw.farms.set(f.name, new Farm(f, log.child({ farm: f.name })));
+    // Farms first: the listeners open once each farm has a warm connection (or its first
+    // attempt failed, or its connect timeout passed), so the first client request rides a warm
+    // connection — one RTT — instead of paying TCP + TLS to the farm (issue 5's cold start; Envoy
+    // likewise starts listeners only after its clusters have initialised).
+    for (const farm of gw.farms.values()) farm.warm();
     try {
+      if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
+      await gw.#awaitWarmFarms();
       for (const l of config.listeners) {
         gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name }), gw.certs.listeners[gw.listeners.length]));
       }
-      if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
     } catch (err) {
       await gw.stop();
       throw err;
     }
-    for (const farm of gw.farms.values()) farm.warm();
     for (const l of gw.listeners) log.info({ listener: l.name, port: l.port }, 'listening');
     return gw;
+  }
+
+  /** Waits (bounded by each farm's connect timeout) for every farm's first warm connection. */
+  async #awaitWarmFarms(): Promise<void> {
+    const started = performance.now();
+    await Promise.all(
+      [...this.farms.values()].map(async (farm) => {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), farm.config.timeouts.connect)));
+        const outcome = await Promise.race([farm.warmed(), deadline]);
+        clearTimeout(timer);
+        if (outcome === true) this.log.debug({ farm: farm.name, ms: Math.round(performance.now() - started) }, 'farm warm');
+        else if (outcome === 'timeout') this.log.warn({ farm: farm.name, timeout_ms: farm.config.timeouts.connect }, 'no warm connection to the farm within its connect timeout: listening anyway');
+        else if (farm.config.servers.some((s) => s.pool.minIdle > 0) && farm.config.tls.sni.kind !== 'host') this.log.warn({ farm: farm.name }, 'could not open a warm connection to the farm: listening anyway');
+      }),
+    );
   }
 
   /** The /stats document. */

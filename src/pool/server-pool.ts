@@ -225,6 +225,12 @@ export class ServerPool {
     if (!this.#closed && this.#idleAllowed) this.#warmUp.start();
   }
 
+  /** First outcome of warming (WarmUp.firstOutcome); false at once if this pool may not warm. */
+  warmed(): Promise<boolean> {
+    if (this.#closed || !this.#idleAllowed || this.#o.pool.minIdle === 0) return Promise.resolve(false);
+    return this.#warmUp.firstOutcome();
+  }
+
   /**
    * Close everything: waiters fail, idle connections retire now (close_notify + FIN), busy ones
    * after their exchange. Resolves when every connection is closed.

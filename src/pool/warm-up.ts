@@ -7,6 +7,9 @@
 export class WarmUp {
   #running = false;
   #failures = 0;
+  /** Settles with the first warm-up sequence's first outcome (see `firstOutcome`). */
+  #first: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
+  #firstOk: boolean | null = null;
 
   constructor(
     /** True while more warm connections are wanted (and allowed by max-conn). */
@@ -15,20 +18,41 @@ export class WarmUp {
     private readonly openOne: () => Promise<void>,
   ) {}
 
+  /**
+   * The first outcome of warming: true once a connection was opened (or none was wanted), false
+   * once the first attempt failed. The gateway waits for it before it listens (gateway.ts), so
+   * the first client request finds a warm connection.
+   */
+  firstOutcome(): Promise<boolean> {
+    if (this.#firstOk !== null) return Promise.resolve(this.#firstOk);
+    this.#first ??= deferred();
+    return this.#first.promise;
+  }
+
+  #settleFirst(ok: boolean): void {
+    if (this.#firstOk !== null) return;
+    this.#firstOk = ok;
+    this.#first?.resolve(ok);
+    this.#first = null;
+  }
+
   start(): void {
     if (this.#running) return;
     this.#running = true;
     const step = (): void => {
       if (!this.wanted()) {
         this.#running = false;
+        this.#settleFirst(true);
         return;
       }
       this.openOne().then(
         () => {
           this.#failures = 0;
+          this.#settleFirst(true);
           step();
         },
         () => {
+          this.#settleFirst(false);
           this.#failures++;
           const t = setTimeout(
             () => {
@@ -43,4 +67,10 @@ export class WarmUp {
     };
     step();
   }
+}
+
+function deferred(): { promise: Promise<boolean>; resolve: (ok: boolean) => void } {
+  let resolve!: (ok: boolean) => void;
+  const promise = new Promise<boolean>((r) => (resolve = r));
+  return { promise, resolve };
 }
