@@ -46,6 +46,7 @@ export class BackendServer {
   active = 0;
   readonly counters: ServerCounters = { requests: 0, requestsOnReused: 0, retries: 0, responses: {}, errors: {} };
   readonly #pools = new Map<string, ServerPool>();
+  #lastPool: { sni: string | null; pool: ServerPool } | null = null;
   /** max-conn is per server, across its pool keys. */
   readonly #budget: ServerBudget;
   #machine: ServerStateMachine;
@@ -114,6 +115,10 @@ export class BackendServer {
 
   /** The pool for a given SNI; created on first use (and warmed if min-idle > 0). */
   pool(sni: string | null): ServerPool {
+    // Hot path (every request): the last pool asked for is kept, its key not rebuilt. Pools are
+    // never removed from #pools while this server lives, so the shortcut returns what the map would.
+    const last = this.#lastPool;
+    if (last !== null && last.sni === sni) return last.pool;
     const { host, port } = this.config.address;
     const key = `${host}:${port}:${sni ?? ''}:${this.farmTls.identity}`;
     let pool = this.#pools.get(key);
@@ -136,6 +141,7 @@ export class BackendServer {
       if (this.state === 'DOWN' || this.state === 'MAINT') pool.setIdleAllowed(false, `server ${this.state}`);
       else if (this.config.pool.minIdle > 0) pool.warm();
     }
+    this.#lastPool = { sni, pool };
     return pool;
   }
 

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BackendServer } from '../balancer/backend-server.js';
 import type { Farm } from '../balancer/farm.js';
+import type { FarmConfig } from '../config/config-types.js';
 import { errorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ProxyRequest, ResponseSink } from '../core/types.js';
@@ -84,8 +85,7 @@ export class Forwarder {
     const alwaysPrivate = cfg.private || cfg.httpReuse === 'never';
     const tried = new Set<BackendServer>();
     let retriesLeft = cfg.retries;
-    // Stale-connection retries are free, but never more than the pool could hold twice over.
-    let staleLeft = 2 * Math.max(1, ...cfg.servers.map((s) => s.pool.maxConn));
+    let staleLeft = staleRetryLimit(cfg);
     let fresh = false;
     let server: BackendServer | null = null;
     let connFailed = false;
@@ -231,6 +231,17 @@ export class Forwarder {
       'access',
     );
   }
+}
+
+/** Stale-connection retries are free, but never more than the pool could hold twice over. */
+const staleLimits = new WeakMap<FarmConfig, number>();
+function staleRetryLimit(cfg: FarmConfig): number {
+  let n = staleLimits.get(cfg);
+  if (n === undefined) {
+    n = 2 * Math.max(1, ...cfg.servers.map((s) => s.pool.maxConn));
+    staleLimits.set(cfg, n);
+  }
+  return n;
 }
 
 function sleep(ms: number): Promise<void> {
