@@ -63,6 +63,42 @@ export function coldTable(rows: ColdStart[]): string[] {
   return out;
 }
 
+/**
+ * Issue 5's aims for one contender (longhaul uws by default), each with the figure it is judged
+ * on and met / not met, so a run answers "where are we" without reading every table.
+ * `direct` keep-alive p50 − RTT is printed beside them: what the harness itself (relay timers,
+ * client, farm) adds to one RTT on this machine.
+ */
+export function aimsTable(who: string, cells: WanCell[], cold: ColdStart[], lan: LanRow[], rttMs: number): string[] {
+  const cell = (c: string, p: string): ProfileResult | null => cells.find((x) => x.contender === c && x.profile === p)?.result ?? null;
+  const out = [`| aim (${who}) | figure | met |`, '|---|---|---|'];
+  const verdict = (ok: boolean | null): string => (ok === null ? 'not measured' : ok ? 'yes' : '**no**');
+  const floor = cell('direct', 'keep-alive');
+  if (floor && floor.ms.length > 0) out.push(`| (harness floor: direct keep-alive p50 − RTT) | ${f(percentile(floor.ms, 50) - rttMs)} ms | — |`);
+  const close = cell(who, 'one-off close');
+  const has = close !== null && close.ms.length > 0;
+  const p50 = has ? percentile(close.ms, 50) - rttMs : NaN;
+  const p99 = has ? percentile(close.ms, 99) - rttMs : NaN;
+  out.push(`| Connection: close p50 within 3 ms of one RTT | p50 − RTT = ${f(p50)} ms | ${verdict(has ? p50 <= 3 : null)} |`);
+  out.push(`| Connection: close p99 within 10 ms of one RTT | p99 − RTT = ${f(p99)} ms | ${verdict(has ? p99 <= 10 : null)} |`);
+  out.push(`| zero backend handshakes once warm (one-off close) | ${has ? f((close.handshakes / close.ms.length) * 1000, 1) : '—'} / 1000 req | ${verdict(has ? close.handshakes === 0 : null)} |`);
+  const first = cold.find((r) => r.contender === who);
+  const firstOk = first?.firstMs != null ? first.firstMs - rttMs : NaN;
+  out.push(
+    `| first request after start at one RTT | ${first?.firstMs != null ? `${f(first.firstMs)} ms (${first.firstHandshakes} farm handshakes)` : '—'} | ${verdict(first?.firstMs != null ? firstOk <= 10 && first.firstHandshakes === 0 : null)} |`,
+  );
+  const rps = (c: string, k: 'keepAlive' | 'close'): number => Number.parseFloat(lan.find((r) => r.contender === c)?.[k] ?? 'NaN');
+  for (const peer of ['haproxy always', 'nginx']) {
+    for (const k of ['keepAlive', 'close'] as const) {
+      const mine = rps(who, k);
+      const theirs = rps(peer, k);
+      const ok = Number.isFinite(mine) && Number.isFinite(theirs) ? mine >= theirs : null;
+      out.push(`| LAN ${k === 'keepAlive' ? 'keep-alive' : 'Connection: close'} req/s ≥ ${peer} (one thread each) | ${f(mine, 0)} vs ${f(theirs, 0)} (${Number.isFinite(mine / theirs) ? f(mine / theirs, 2) : '—'}×) | ${verdict(ok)} |`);
+    }
+  }
+  return out;
+}
+
 export function lanTable(rows: LanRow[]): string[] {
   return ['| contender | keep-alive req/s | Connection: close req/s |', '|---|---|---|', ...rows.map((r) => `| ${r.contender} | ${r.keepAlive} | ${r.close} |`)];
 }

@@ -16,7 +16,7 @@ import { oneShot, type Target } from './client.js';
 import { allContenders, findTool, KNOBS, type Contender, type Running } from './contenders.js';
 import { startFarm, type Farm } from './farm.js';
 import { PROFILES, runProfile, type Sizes } from './profiles.js';
-import { coldTable, lanTable, svgChart, wanTable, type ColdStart, type LanRow, type WanCell } from './report.js';
+import { aimsTable, coldTable, lanTable, svgChart, wanTable, type ColdStart, type LanRow, type WanCell } from './report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -219,6 +219,10 @@ function report(partial: string | null): void {
     say();
     for (const l of lanTable(lan)) say(l);
   }
+  say();
+  say(`## Aims (issue 5): longhaul uws at ${rtt} ms RTT`);
+  say();
+  for (const l of aimsTable('longhaul uws', cells, cold, lan, rtt)) say(l);
   say();
   say(`![p50/p99](${stamp}.svg)`);
   const md = lines.join('\n') + '\n';

@@ -3,7 +3,7 @@
  * served by a raised max-conn; a lowered one shrinks the pool as exchanges end), a changed farm
  * TLS setting gives new pools, a bad config object is never half-applied.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { GatewayConfig } from '../../src/config/config-types.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { startFarmServer, type FarmServer } from '../../src/demo/farm-server.js';
@@ -12,7 +12,7 @@ import { Gateway } from '../../src/main/gateway.js';
 import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../helpers/configs.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], maxConn: number) {
+async function setup(t: Test, maxConn: number) {
   const f = await pkiFiles();
   const s: FarmServer = await startFarmServer({ name: 's1', cert: f.pki.farm.certPem, key: f.pki.farm.keyPem });
   t.teardown(() => s.close());

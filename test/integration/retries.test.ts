@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { silentLogger } from '../../src/core/logger.js';
 import { startFarmServer, type FarmServer } from '../../src/demo/farm-server.js';
 import { oneShotRequest } from '../../src/demo/one-shot-client.js';
@@ -16,7 +16,7 @@ async function gatewayFor(t: Tap, servers: ServerConfig[], farm: Parameters<type
     oneShotRequest({ host: '127.0.0.1', port: gw.listeners[0]!.port, path, method, body, ca: f.pki.ca.certPem, servername: 'localhost' });
   return { gw, send, f };
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+type Tap = Test;
 
 async function goodServer(t: Tap, name: string): Promise<FarmServer> {
   const f = await pkiFiles();

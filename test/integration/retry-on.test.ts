@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { FarmConfig, ServerConfig } from '../../src/config/config-types.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { startFarmServer, type FarmServer } from '../../src/demo/farm-server.js';
@@ -10,7 +10,7 @@ import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../help
 import { startMisbehavingServer, type Misbehavior, type MisbehavingServer } from '../helpers/misbehaving-server.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+type Tap = Test;
 
 /** A logger whose JSON lines are kept (access log and warnings). */
 function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {

@@ -4,7 +4,7 @@
  * LH_NOT_REPLAYED (written, the server may have processed it) and are never sent twice.
  * Bounded in count and time; nothing is timed.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { FarmConfig } from '../../src/config/config-types.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { oneShotRequest } from '../../src/demo/one-shot-client.js';
@@ -13,7 +13,7 @@ import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../help
 import { startKillableServer, type KillableServer } from '../helpers/killable-farm.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+type Tap = Test;
 const CLIENTS = 4;
 const MAX_REQUESTS = 4000;
 const DEADLINE_MS = 10_000;
