@@ -13,7 +13,7 @@
  * scalar stays a string.
  */
 import { isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node } from 'yaml';
-import type { KeyPath } from './config-schema.js';
+import type { KeyPath } from './key-path.js';
 
 export interface EnvIssue { path: KeyPath; message: string }
 

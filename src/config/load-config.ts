@@ -7,9 +7,10 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument, type Document } from 'yaml';
-import { formatKeyPath, validateConfig, type KeyPath, type SchemaIssue } from './config-schema.js';
+import { validateConfig } from './config-schema.js';
 import type { ConfigIssue, GatewayConfig } from './config-types.js';
 import { expandEnvInYaml, protectReferences } from './env-expand.js';
+import { formatKeyPath, type KeyPath, type SchemaIssue } from './key-path.js';
 
 export type LoadResult = { ok: true; config: GatewayConfig } | { ok: false; issues: ConfigIssue[] };
 

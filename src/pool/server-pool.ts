@@ -3,19 +3,21 @@ import type { PoolConfig } from '../config/config-types.js';
 import type { ClientConnection } from '../core/client-connection.js';
 import { LonghaulError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { connectTls } from '../tls/connect-tls.js';
 import type { FarmTls } from '../tls/farm-tls.js';
 import type { TlsSessionCache } from '../tls/tls-session-cache.js';
-import { BackendConnection, type ConnState } from './backend-connection.js';
+import type { BackendConnection } from './backend-connection.js';
 import { burstPatience } from './burst-policy.js';
 import { DemandTracker } from './demand-tracker.js';
-import { idleDeadlineMs, pickIdle, purgeCount } from './idle-policy.js';
+import { purgeCount } from './idle-policy.js';
 import type { Lease, LeaseRequest } from './lease.js';
 import { LeaseQueue } from './lease-queue.js';
+import { PoolConnections } from './pool-connections.js';
+import { bindOwner, privateLeasable, releasePrivate } from './private-leasing.js';
 import type { ServerBudget } from './server-budget.js';
 import { PurgeTimer } from './purge-timer.js';
+import { releaseVerdict } from './release-policy.js';
 import { WarmUp } from './warm-up.js';
-import { countRetirement, newPoolCounters, poolSnapshot, type PoolCounters, type PoolSnapshot, type RetireKind } from './pool-stats.js';
+import { newPoolCounters, poolSnapshot, type PoolCounters, type PoolSnapshot } from './pool-stats.js';
 
 export interface ServerPoolOptions {
   /** Pool key: host:port:sni:identity (design "Pool rules / Key"). */
@@ -37,8 +39,10 @@ export type { Lease, LeaseRequest } from './lease.js';
 
 /**
  * The connection pool of one server and pool key: mechanism only (which connection to take is
- * idle-policy.ts). Leases are request-atomic: a connection is leased for exactly one exchange and
- * released after it (undici's pool-base/pool split; Pingora's "back only after a clean exchange").
+ * idle-policy.ts, what becomes of one given back is release-policy.ts; opening connections and
+ * following their states is pool-connections.ts). Leases are request-atomic: a connection is
+ * leased for exactly one exchange and released after it (undici's pool-base/pool split;
+ * Pingora's "back only after a clean exchange").
  *
  * Sizing invariants: open (connecting + idle + busy, draining excluded) <= max-conn;
  * idle <= max-idle; waiters are served FIFO and only when no idle connection or capacity is left.
@@ -47,19 +51,17 @@ export class ServerPool {
   readonly key: string;
   readonly counters: PoolCounters = newPoolCounters();
   readonly #o: ServerPoolOptions;
-  readonly #conns = new Set<BackendConnection>();
-  /** Idle connections, least recently used first (MRU at the end). */
-  readonly #idle: BackendConnection[] = [];
+  readonly #conns: PoolConnections;
   readonly #waiters = new LeaseQueue<Lease>();
   readonly demand = new DemandTracker();
   readonly #purge = new PurgeTimer(() => this.purgeOnce());
   readonly #warmUp = new WarmUp(
-    () => !this.#closed && this.#idleAllowed && this.#idle.length + this.#count('connecting') < this.#o.pool.minIdle && this.#hasRoom(),
+    () => !this.#closed && this.#idleAllowed && this.#conns.idle.length + this.#conns.count('connecting') < this.#o.pool.minIdle && this.#hasRoom(),
     () =>
-      this.#open(true).then((conn) => {
+      this.#conns.open(true).then((conn) => {
         if (conn.state !== 'connecting') return;
         if (this.#idleAllowed) conn.transition('idle', 'warmed');
-        else this.#retire(conn, 'server DOWN or MAINT while warming', 'other');
+        else this.#conns.retire(conn, 'server DOWN or MAINT while warming', 'other');
       }),
   );
   #closed = false;
@@ -69,6 +71,18 @@ export class ServerPool {
   constructor(opts: ServerPoolOptions) {
     this.#o = opts;
     this.key = opts.key;
+    this.#conns = new PoolConnections(this.counters, opts, {
+      connected: (setupMs) => {
+        this.demand.recordSetup(setupMs);
+        if (!this.#closed) this.#purge.start(this.#o.pool.purgeInterval);
+      },
+      freed: () => this.#o.budget?.freed(this),
+      closed: (conn) => {
+        this.#o.log.debug({ pool: this.key, conn: conn.id, uses: conn.uses, reason: conn.closeReason }, 'backend connection closed');
+        this.serveWaiters();
+        if (!this.#closed && this.#o.pool.minIdle > 0) this.warm();
+      },
+    });
   }
 
   get config(): PoolConfig {
@@ -77,23 +91,15 @@ export class ServerPool {
 
   /** connecting + idle + busy (what max-conn limits). */
   get openCount(): number {
-    let n = 0;
-    for (const c of this.#conns) if (c.state !== 'draining' && c.state !== 'closed') n++;
-    return n;
+    return this.#conns.openCount;
   }
 
   get busyCount(): number {
-    return this.#count('busy');
-  }
-
-  #count(state: ConnState): number {
-    let n = 0;
-    for (const c of this.#conns) if (c.state === state) n++;
-    return n;
+    return this.#conns.count('busy');
   }
 
   get idleCount(): number {
-    return this.#idle.length;
+    return this.#conns.idle.length;
   }
 
   get queueLength(): number {
@@ -143,7 +149,7 @@ export class ServerPool {
 
   #burstPatience(now: number): number | null {
     const leasedAt: number[] = [];
-    for (const c of this.#conns) if (c.state === 'busy') leasedAt.push(c.leasedAt);
+    for (const c of this.#conns.all) if (c.state === 'busy') leasedAt.push(c.leasedAt);
     return burstPatience(this.demand, leasedAt, this.#waiters.length, now);
   }
 
@@ -157,23 +163,16 @@ export class ServerPool {
     conn.lastUsedAt = performance.now();
     this.demand.recordExchange(conn.lastUsedAt - conn.leasedAt);
     const p = this.#o.pool;
-    if (!reusable || !conn.alive) {
-      this.#retire(conn, reason, conn.alive ? 'broken' : 'server');
-    } else if (this.#closed) {
-      this.#retire(conn, 'pool closed', 'other');
-    } else if (conn.owner) {
-      // Private: back to its client connection only. max-reuse/max-age do not apply: retiring it
-      // would lose the connection-based authentication (NTLM/Negotiate) the client went through.
-      if (conn.owner.closed || !this.#idleAllowed) this.#retire(conn, 'private: client connection closed or server down', 'other');
-      else conn.transition('idle', 'released (private)');
+    const verdict = releaseVerdict(conn, reusable, reason, p, this.#closed);
+    if (verdict === 'private') {
+      releasePrivate(this.#conns, conn, this.#idleAllowed);
       return;
-    } else if (p.maxReuse > 0 && conn.uses >= p.maxReuse) {
-      this.#retire(conn, 'max-reuse reached', 'other');
-    } else if (p.maxAge > 0 && performance.now() - conn.createdAt >= p.maxAge) {
-      this.#retire(conn, 'max-age reached', 'other');
+    }
+    if (verdict !== 'keep') {
+      this.#conns.retire(conn, verdict.retire, verdict.kind);
     } else if (this.openCount > p.maxConn || (this.#o.budget && this.#o.budget.open > this.#o.budget.max)) {
       // max-conn was lowered by a reload: shrink as exchanges end.
-      this.#retire(conn, 'above max-conn', 'other');
+      this.#conns.retire(conn, 'above max-conn', 'other');
     } else {
       const waiter = this.#waiters.head();
       // Handed straight to the head of the FIFO queue when it suits it (it was just proven).
@@ -184,7 +183,7 @@ export class ServerPool {
         return;
       }
       if (!this.#idleAllowed) {
-        this.#retire(conn, 'server DOWN or MAINT: not kept idle', 'other');
+        this.#conns.retire(conn, 'server DOWN or MAINT: not kept idle', 'other');
         return;
       }
       conn.transition('idle', 'released');
@@ -198,22 +197,12 @@ export class ServerPool {
    * it is retired when that client connection closes.
    */
   makePrivate(conn: BackendConnection, owner: ClientConnection): void {
-    if (conn.owner === owner || conn.state === 'closed') return;
-    conn.owner = owner;
-    this.counters.madePrivate++;
-    owner.onClose(() => {
-      if (conn.state === 'idle') this.#retire(conn, 'private: client connection closed', 'other');
-      // busy: release() sees the closed owner and retires it after the exchange.
-    });
+    bindOwner(this.#conns, this.counters, conn, owner);
   }
 
   /** Lease a private connection for its owner's next request; null when it is busy or gone. */
   leasePrivate(conn: BackendConnection): Lease | null {
-    if (!conn.owner || conn.state !== 'idle' || this.#closed) return null;
-    if (!conn.alive) {
-      this.#retire(conn, 'dead while idle', 'server');
-      return null;
-    }
+    if (this.#closed || !privateLeasable(this.#conns, conn)) return null;
     const started = performance.now();
     conn.transition('busy', 'leased (private)');
     this.#markLeased(conn);
@@ -239,10 +228,10 @@ export class ServerPool {
     this.#closed = true;
     this.#purge.stop();
     this.#waiters.failAll(() => new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
-    for (const c of [...this.#conns]) if (c.state === 'idle') this.#retire(c, 'pool closed', 'other');
+    this.#conns.closeIdle('pool closed');
     return new Promise<void>((resolve) => {
       const check = (): void => {
-        if (this.#conns.size === 0) resolve();
+        if (this.#conns.all.size === 0) resolve();
         else setTimeout(check, 20).unref();
       };
       check();
@@ -260,15 +249,15 @@ export class ServerPool {
     this.#o.connectTimeoutMs = timeouts.connectTimeoutMs;
     this.#o.queueTimeoutMs = timeouts.queueTimeoutMs;
     this.#purge.retime(pool.purgeInterval);
-    while (this.openCount > pool.maxConn && this.#idle.length > 0) this.#retire(this.#idle[0]!, 'above max-conn', 'other');
-    this.#trimIdle();
+    while (this.openCount > pool.maxConn && this.#conns.idle.length > 0) this.#conns.retire(this.#conns.idle[0]!, 'above max-conn', 'other');
+    this.#conns.trimIdle();
     this.serveWaiters();
     if (pool.minIdle > 0) this.warm();
   }
 
   /** Close idle connections now. */
   closeIdle(reason: string): void {
-    for (const c of [...this.#conns]) if (c.state === 'idle') this.#retire(c, reason, 'other');
+    this.#conns.closeIdle(reason);
   }
 
   /**
@@ -285,27 +274,19 @@ export class ServerPool {
   }
 
   snapshot(): PoolSnapshot {
-    return poolSnapshot(this.key, this.#conns, this.#waiters.length, this.counters);
+    return poolSnapshot(this.key, this.#conns.all, this.#waiters.length, this.counters);
   }
 
   /** Connections currently known (any state but closed), for tests and admin. */
   connections(): readonly BackendConnection[] {
-    return [...this.#conns];
+    return [...this.#conns.all];
   }
 
   #takeIdle(req: LeaseRequest): BackendConnection | null {
     if (req.fresh) return null;
-    for (;;) {
-      const conn = pickIdle(this.#idle, req.idempotent, this.#o.pool.provenWindow, req.minUses ?? 0);
-      if (!conn) return null;
-      if (conn.alive) {
-        conn.transition('busy', 'leased');
-        this.#markLeased(conn);
-        return conn;
-      }
-      // Saw FIN/error without the close event yet: evict and look again.
-      this.#retire(conn, 'dead while idle', 'server');
-    }
+    const conn = this.#conns.takeIdle(req, this.#o.pool.provenWindow);
+    if (conn) this.#markLeased(conn);
+    return conn;
   }
 
   #leaseOf(conn: BackendConnection, started: number, connectMs: number): Lease {
@@ -317,57 +298,11 @@ export class ServerPool {
 
   #openFor(started: number): Promise<Lease> {
     const t0 = performance.now();
-    return this.#open().then((conn) => {
+    return this.#conns.open().then((conn) => {
       conn.transition('busy', 'leased fresh');
       this.#markLeased(conn);
       return this.#leaseOf(conn, started, performance.now() - t0);
     });
-  }
-
-  /** Opens one connection; resolves with it still `connecting`: the caller makes it idle or busy. */
-  #open(awaitSession = false): Promise<BackendConnection> {
-    const conn = new BackendConnection((c, from, to) => this.#onState(c, from, to));
-    this.#conns.add(conn);
-    const o = this.#o;
-    return connectTls({ host: o.host, port: o.port, sni: o.sni, farmTls: o.farmTls, sessions: o.sessions, timeoutMs: o.connectTimeoutMs, awaitSession }).then(
-      ({ socket, resumed, setupMs }) => {
-        if (resumed) this.counters.handshakesResumed++;
-        else this.counters.handshakesFull++;
-        this.demand.recordSetup(setupMs);
-        if (!this.#closed) this.#purge.start(this.#o.pool.purgeInterval);
-        conn.attach(socket, { resumed, setupMs, sni: o.sni }, `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
-        if (conn.state !== 'connecting') throw new LonghaulError('LH_CONNECT_FAILED', `connection to ${o.host}:${o.port} closed right after the handshake`);
-        return conn;
-      },
-      (err: Error) => {
-        this.counters.connectFailures++;
-        conn.transition('closed', err.message);
-        throw err;
-      },
-    );
-  }
-
-  #onState(conn: BackendConnection, from: ConnState, to: ConnState): void {
-    if (from === 'idle') this.#removeIdle(conn);
-    // Leaving the open set (draining or closed) frees server-wide capacity.
-    if ((to === 'draining' || to === 'closed') && from !== 'draining') queueMicrotask(() => this.#o.budget?.freed(this));
-    if (to === 'idle') {
-      // A private connection idles apart: only its owner's next request may take it.
-      if (!conn.owner) this.#idle.push(conn);
-      conn.armIdleDeadline(idleDeadlineMs(conn, this.#o.pool.idleTimeout), () => this.#retire(conn, 'idle timeout', 'idle'));
-      if (!conn.owner) this.#trimIdle();
-    } else if (to === 'closed') {
-      this.#conns.delete(conn);
-      this.#removeIdle(conn);
-      if (!conn.retiredByPool) {
-        conn.retiredByPool = true;
-        if (from === 'idle') this.counters.retiredByServer++;
-        else if (from === 'busy') this.counters.retiredBroken++;
-      }
-      this.#o.log.debug({ pool: this.key, conn: conn.id, uses: conn.uses, reason: conn.closeReason }, 'backend connection closed');
-      this.serveWaiters();
-      if (!this.#closed && this.#o.pool.minIdle > 0) this.warm();
-    }
   }
 
   /** Serve queued requests while idle connections or capacity allow (here, or freed in another pool of the server). */
@@ -402,12 +337,11 @@ export class ServerPool {
 
   /** Retire the least recently used shared idle connection (the server budget asks this). */
   giveUpIdle(): boolean {
-    const victim = this.#idle[0];
+    const victim = this.#conns.idle[0];
     if (!victim) return false;
-    this.#retire(victim, 'replaced for a request that needs another connection', 'other');
+    this.#conns.retire(victim, 'replaced for a request that needs another connection', 'other');
     return true;
   }
-
 
   #markLeased(conn: BackendConnection): void {
     conn.leasedAt = performance.now();
@@ -417,26 +351,10 @@ export class ServerPool {
   /** One purge step (exposed for tests and the admin). Returns how many idle connections it closed. */
   purgeOnce(): number {
     const busy = this.busyCount;
-    const close = purgeCount(busy, this.#idle.length, this.#o.pool.minIdle, this.demand.peakBusy);
-    for (let i = 0; i < close && this.#idle.length > 0; i++) this.#retire(this.#idle[0]!, 'purged: above recent demand', 'idle');
+    const idle = this.#conns.idle;
+    const close = purgeCount(busy, idle.length, this.#o.pool.minIdle, this.demand.peakBusy);
+    for (let i = 0; i < close && idle.length > 0; i++) this.#conns.retire(idle[0]!, 'purged: above recent demand', 'idle');
     this.demand.resetPeak(busy);
     return close;
-  }
-
-  #removeIdle(conn: BackendConnection): void {
-    const i = this.#idle.indexOf(conn);
-    if (i >= 0) this.#idle.splice(i, 1);
-  }
-
-  #trimIdle(): void {
-    while (this.#idle.length > this.#o.pool.maxIdle) this.#retire(this.#idle[0]!, 'max-idle exceeded', 'other');
-  }
-
-  #retire(conn: BackendConnection, reason: string, kind: RetireKind): void {
-    if (conn.state === 'closed' || conn.state === 'draining') return;
-    conn.retiredByPool = true;
-    countRetirement(this.counters, kind);
-    if (kind === 'broken' || !conn.alive) conn.transition('closed', reason);
-    else conn.retire(reason);
   }
 }

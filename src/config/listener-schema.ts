@@ -1,0 +1,37 @@
+/** The `listeners[]` section: bind address, engine, served certificates, client-side timeouts. */
+import { z } from 'zod';
+import { hostPort, isHostName } from './host-port.js';
+import { duration, filePath, name, need, oneOf } from './schema-scalars.js';
+
+/** A name an SNI certificate serves: a host name, or `*.` + host name (one label). Lowercased. */
+const sniName = () =>
+  z.string({ error: need('must be a host name') }).transform((text, ctx) => {
+    const name = text.toLowerCase();
+    if (isHostName(name.startsWith('*.') ? name.slice(2) : name)) return name;
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a host name or *.host name` });
+    return z.NEVER;
+  });
+
+const sniCertSchema = z.strictObject({
+  cert: filePath(),
+  key: filePath(),
+  /** Absent: the certificate's DNS subjectAltNames (read at start, src/tls/served-cert.ts). */
+  names: z.array(sniName(), { error: need('must be a list of host names') }).min(1, { error: 'must list at least one name (or leave names out)' }).optional(),
+});
+
+export const listenerSchema = z.strictObject({
+  name: name(),
+  bind: hostPort(true),
+  engine: oneOf(['uws', 'node']).default('uws'),
+  tls: z.strictObject({
+    cert: filePath(),
+    key: filePath(),
+    'sni-certs': z.array(sniCertSchema, { error: need('must be a list of { cert, key, names }') }).default([]),
+  }),
+  farm: name(),
+  timeouts: z.strictObject({
+    client: duration().prefault('30s'),
+    'http-request': duration().prefault('10s'),
+    'http-keep-alive': duration().prefault('10s'),
+  }).prefault({}),
+});
