@@ -47,7 +47,7 @@ export async function startFrontListener(
     const { startNodeListener } = await import('./node-listener.js');
     return startNodeListener(cfg, handler, log, certs);
   }
-  // Imported lazily: uws-listener sets UWS_HTTP_MAX_HEADERS_SIZE before loading the native module.
+  // Imported lazily: the uws engine (uws-module.ts) sets UWS_HTTP_MAX_HEADERS_SIZE before loading the native module.
   const { startUwsListener } = await import('./uws-listener.js');
   return startUwsListener(cfg, handler, log, certs);
 }
