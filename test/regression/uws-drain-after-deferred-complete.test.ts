@@ -6,7 +6,7 @@ import { poolTotals, runConcurrently, startHarness } from '../helpers/harness.js
 // parse loop) reported write() === false and then dropped its drain callbacks when it finished.
 // The proxy's exchange stayed paused, its backend connection stayed busy forever, and with
 // max-conn reached every later request queued until timeout (seen: 20 concurrent clients,
-// 176 of 200 requests stalled). Fixed in uws-listener.ts: finishing a response fires drain.
+// 176 of 200 requests stalled). Fixed in uws-response-writer.ts: finishing a response fires drain.
 t.test('20 concurrent Connection: close clients over max-conn 2: nothing stalls, no connection stays busy', async (t) => {
   const h = await startHarness({ servers: 1, engine: 'uws', pool: { maxConn: 2 } });
   t.teardown(() => h.close());
