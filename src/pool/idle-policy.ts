@@ -37,9 +37,14 @@ export function idleDeadlineMs(conn: BackendConnection, idleTimeoutMs: number): 
  * Demand sizing (HAProxy's pool purge): how many idle connections one purge step closes — half
  * of those above what the last period needed at its peak, never going below min-idle. A burst's
  * connections thus fade out over several periods instead of all at once.
+ * What a period needed is its peak of busy connections PLUS min-idle, because warm-up keeps
+ * min-idle connections idle beside the busy ones: trimming to the bare peak closed a connection
+ * that warm-up reopened as soon as the next request made one busy (the close completes
+ * asynchronously, warm-up runs on it) — a farm handshake per purge period under steady load
+ * (bench: 10–20 handshakes per 1000 requests once warm; test/regression/pool-purge-warmup-churn).
  */
 export function purgeCount(busy: number, idle: number, minIdle: number, peakBusy: number): number {
-  const needed = Math.max(minIdle + busy, peakBusy);
+  const needed = minIdle + Math.max(busy, peakBusy);
   const excess = Math.min(idle, busy + idle - needed);
   return excess > 0 ? Math.ceil(excess / 2) : 0;
 }

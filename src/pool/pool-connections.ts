@@ -25,7 +25,8 @@ export interface PoolTarget {
 /** What the lifecycle bookkeeping tells its pool. */
 export interface LifecycleHooks {
   /** A TLS handshake completed (before the connection is attached). */
-  connected(setupMs: number): void;
+  /** A connection finished its TLS handshake (`warm`: opened by min-idle warm-up, not for a request). */
+  connected(conn: BackendConnection, setupMs: number, resumed: boolean, warm: boolean): void;
   /** A connection left the open set (draining or closed); runs in a microtask. */
   freed(): void;
   /** A connection closed; it is already out of the set and the idle list, and counted. */
@@ -59,7 +60,7 @@ export class PoolConnections {
       ({ socket, resumed, setupMs }) => {
         if (resumed) this.counters.handshakesResumed++;
         else this.counters.handshakesFull++;
-        this.hooks.connected(setupMs);
+        this.hooks.connected(conn, setupMs, resumed, awaitSession);
         conn.attach(socket, { resumed, setupMs, sni: o.sni }, `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
         if (conn.state !== 'connecting') throw new LonghaulError('LH_CONNECT_FAILED', `connection to ${o.host}:${o.port} closed right after the handshake`);
         return conn;

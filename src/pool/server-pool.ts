@@ -72,7 +72,8 @@ export class ServerPool {
     this.#o = opts;
     this.key = opts.key;
     this.#conns = new PoolConnections(this.counters, opts, {
-      connected: (setupMs) => {
+      connected: (conn, setupMs, resumed, warm) => {
+        this.#o.log.debug({ pool: this.key, conn: conn.id, resumed, setup_ms: Math.round(setupMs), why: warm ? 'min-idle' : 'request', open: this.#conns.all.size }, 'backend connection opened');
         this.demand.recordSetup(setupMs);
         if (!this.#closed) this.#purge.start(this.#o.pool.purgeInterval);
       },
