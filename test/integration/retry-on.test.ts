@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import type { FarmConfig, ServerConfig } from '../../src/config/config-types.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
@@ -9,20 +7,10 @@ import { Gateway } from '../../src/main/gateway.js';
 import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../helpers/configs.js';
 import { startMisbehavingServer, type Misbehavior, type MisbehavingServer } from '../helpers/misbehaving-server.js';
 import { pkiFiles } from '../helpers/pki-files.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 
 type Tap = Test;
 
-/** A logger whose JSON lines are kept (access log and warnings). */
-function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'info' }, stream), lines };
-}
 
 async function gatewayFor(t: Tap, servers: ServerConfig[], farm: Partial<FarmConfig>, log: Logger = silentLogger) {
   const f = await pkiFiles();

@@ -1,13 +1,11 @@
 import net from 'node:net';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import t from 'tap';
 import { Client } from 'undici';
-import type { Logger } from '../../src/core/logger.js';
 import { startFarmServer, type FarmServer } from '../../src/demo/farm-server.js';
 import { Gateway } from '../../src/main/gateway.js';
 import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../helpers/configs.js';
 import { pkiFiles } from '../helpers/pki-files.js';
+import { capturingLogger } from '../helpers/capturing-logger.js';
 
 /**
  * Issue 5's cold start: the listeners open only once each farm has a warm connection (min-idle),
@@ -15,16 +13,6 @@ import { pkiFiles } from '../helpers/pki-files.js';
  * refuses or never answers delays the start by at most its connect timeout, with a warning.
  */
 
-function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'debug' }, sink), lines };
-}
 
 const pki = await pkiFiles();
 
@@ -50,7 +38,7 @@ t.test('min-idle: the farm connection is open before the listener, the first req
     [listenerConfig('farm', pki.gatewayCert, pki.gatewayKey)],
     [farmConfig('farm', pki.caFile, [serverConfig('s1', s.port, {}, { minIdle: 1 })])],
   );
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingLogger('debug');
   const gw = await Gateway.start(cfg, log);
   t.teardown(() => gw.stop(0));
   t.equal(s.stats.handshakes, 1, 'one farm handshake happened before start() resolved');
@@ -70,7 +58,7 @@ t.test('min-idle 0: nothing to wait for, the first request opens its connection'
   const s = await farmServer('s1');
   t.teardown(() => s.close());
   const cfg = gatewayConfig([listenerConfig('farm', pki.gatewayCert, pki.gatewayKey)], [farmConfig('farm', pki.caFile, [serverConfig('s1', s.port)])]);
-  const gw = await Gateway.start(cfg, capturingLogger().log);
+  const gw = await Gateway.start(cfg, capturingLogger('debug').log);
   t.teardown(() => gw.stop(0));
   t.equal(s.stats.handshakes, 0, 'no connection before the first request');
   t.equal((await get(gw.listeners[0]!.port)).status, 200);
@@ -85,7 +73,7 @@ t.test('one server refuses, the other is up: the gateway waits for the one that 
     [listenerConfig('farm', pki.gatewayCert, pki.gatewayKey)],
     [farmConfig('farm', pki.caFile, [serverConfig('s1', refused, {}, { minIdle: 1 }), serverConfig('s2', s.port, {}, { minIdle: 1 })])],
   );
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingLogger('debug');
   const gw = await Gateway.start(cfg, log);
   t.teardown(() => gw.stop(0));
   t.equal(s.stats.handshakes, 1, 's2 was warm before the listener opened');
@@ -98,7 +86,7 @@ t.test('every server refuses: the gateway listens anyway, with a warning, and an
     [listenerConfig('farm', pki.gatewayCert, pki.gatewayKey)],
     [farmConfig('farm', pki.caFile, [serverConfig('s1', refused, {}, { minIdle: 1 })], { retries: 0 })],
   );
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingLogger('debug');
   const gw = await Gateway.start(cfg, log);
   t.teardown(() => gw.stop(0));
   t.ok(lines.some((l) => l.level === 40 && l.msg === 'could not open a warm connection to the farm: listening anyway' && l.farm === 'farm'), 'warned');
@@ -120,7 +108,7 @@ t.test('a server that accepts TCP but never finishes TLS: the wait ends at the c
     [listenerConfig('farm', pki.gatewayCert, pki.gatewayKey)],
     [farmConfig('farm', pki.caFile, [serverConfig('s1', port, {}, { minIdle: 1 })], { timeouts: { connect: 300, server: 60_000, queue: 10_000 } })],
   );
-  const { log, lines } = capturingLogger();
+  const { log, lines } = capturingLogger('debug');
   const gw = await Gateway.start(cfg, log);
   t.teardown(() => gw.stop(0));
   t.ok(
