@@ -1,3 +1,4 @@
+import type { WarmOutcome } from '../pool/warm-up.js';
 import type { FarmConfig, ServerConfig } from '../config/config-types.js';
 import type { Logger } from '../core/logger.js';
 import { ServerBudget } from '../pool/server-budget.js';
@@ -46,7 +47,6 @@ export class BackendServer {
   active = 0;
   readonly counters: ServerCounters = { requests: 0, requestsOnReused: 0, retries: 0, responses: {}, errors: {} };
   readonly #pools = new Map<string, ServerPool>();
-  #lastPool: { sni: string | null; pool: ServerPool } | null = null;
   /** max-conn is per server, across its pool keys. */
   readonly #budget: ServerBudget;
   #machine: ServerStateMachine;
@@ -115,10 +115,6 @@ export class BackendServer {
 
   /** The pool for a given SNI; created on first use (and warmed if min-idle > 0). */
   pool(sni: string | null): ServerPool {
-    // Hot path (every request): the last pool asked for is kept, its key not rebuilt. Pools are
-    // never removed from #pools while this server lives, so the shortcut returns what the map would.
-    const last = this.#lastPool;
-    if (last !== null && last.sni === sni) return last.pool;
     const { host, port } = this.config.address;
     const key = `${host}:${port}:${sni ?? ''}:${this.farmTls.identity}`;
     let pool = this.#pools.get(key);
@@ -141,7 +137,6 @@ export class BackendServer {
       if (this.state === 'DOWN' || this.state === 'MAINT') pool.setIdleAllowed(false, `server ${this.state}`);
       else if (this.config.pool.minIdle > 0) pool.warm();
     }
-    this.#lastPool = { sni, pool };
     return pool;
   }
 
@@ -154,12 +149,9 @@ export class BackendServer {
     this.#checker?.start();
   }
 
-  /**
-   * True once the fixed-SNI pool holds a warm connection; false when its first warm-up attempt
-   * failed, or there is nothing to warm (`sni: host`, min-idle 0, server DOWN or MAINT).
-   */
-  warmed(): Promise<boolean> {
-    if (this.farmTls.config.sni.kind === 'host') return Promise.resolve(false);
+  /** The fixed-SNI pool's first warming outcome (ServerPool.warmed); `none` with `sni: host` (pools warm on first use). */
+  warmed(): Promise<WarmOutcome> {
+    if (this.farmTls.config.sni.kind === 'host') return Promise.resolve('none');
     return this.pool(this.sniFor(undefined)).warmed();
   }
 

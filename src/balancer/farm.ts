@@ -1,3 +1,4 @@
+import type { WarmOutcome } from '../pool/warm-up.js';
 import type { FarmConfig } from '../config/config-types.js';
 import type { Logger } from '../core/logger.js';
 import { createFarmTls, farmTlsFingerprint, type FarmTls } from '../tls/farm-tls.js';
@@ -114,21 +115,20 @@ export class Farm {
   }
 
   /**
-   * Resolves when some server of the farm has a warm connection (true), or when every server's
-   * first warm-up attempt has failed or there was nothing to warm (false). Never rejects.
+   * `warm` as soon as some server has a warm connection; otherwise, once every server is settled,
+   * `failed` if any server's first attempt failed, else `none` (nothing to warm). Never rejects.
    */
-  warmed(): Promise<boolean> {
-    if (this.servers.length === 0) return Promise.resolve(false);
+  warmed(): Promise<WarmOutcome> {
     return new Promise((resolve) => {
       let pending = this.servers.length;
-      for (const s of this.servers) {
-        s.warmed().then((ok) => {
-          if (ok) resolve(true);
-          else if (--pending === 0) resolve(false);
-        }, () => {
-          if (--pending === 0) resolve(false);
-        });
-      }
+      let failed = false;
+      const settle = (o: WarmOutcome): void => {
+        if (o === 'warm') resolve('warm');
+        failed ||= o === 'failed';
+        if (--pending === 0) resolve(failed ? 'failed' : 'none');
+      };
+      if (pending === 0) resolve('none');
+      for (const s of this.servers) s.warmed().then(settle, () => settle('failed'));
     });
   }
 

@@ -79,9 +79,9 @@ export class Gateway {
         const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), farm.config.timeouts.connect)));
         const outcome = await Promise.race([farm.warmed(), deadline]);
         clearTimeout(timer);
-        if (outcome === true) this.log.debug({ farm: farm.name, ms: Math.round(performance.now() - started) }, 'farm warm');
+        if (outcome === 'warm') this.log.debug({ farm: farm.name, ms: Math.round(performance.now() - started) }, 'farm warm');
         else if (outcome === 'timeout') this.log.warn({ farm: farm.name, timeout_ms: farm.config.timeouts.connect }, 'no warm connection to the farm within its connect timeout: listening anyway');
-        else if (farm.config.servers.some((s) => s.pool.minIdle > 0) && farm.config.tls.sni.kind !== 'host') this.log.warn({ farm: farm.name }, 'could not open a warm connection to the farm: listening anyway');
+        else if (outcome === 'failed') this.log.warn({ farm: farm.name }, 'could not open a warm connection to the farm: listening anyway');
       }),
     );
   }

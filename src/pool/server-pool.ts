@@ -16,7 +16,7 @@ import { bindOwner, privateLeasable, releasePrivate } from './private-leasing.js
 import type { ServerBudget } from './server-budget.js';
 import { PurgeTimer } from './purge-timer.js';
 import { releaseVerdict } from './release-policy.js';
-import { WarmUp } from './warm-up.js';
+import { WarmUp, type WarmOutcome } from './warm-up.js';
 import { newPoolCounters, poolSnapshot, type PoolCounters, type PoolSnapshot } from './pool-stats.js';
 
 export interface ServerPoolOptions {
@@ -215,10 +215,13 @@ export class ServerPool {
     if (!this.#closed && this.#idleAllowed) this.#warmUp.start();
   }
 
-  /** First outcome of warming (WarmUp.firstOutcome); false at once if this pool may not warm. */
-  warmed(): Promise<boolean> {
-    if (this.#closed || !this.#idleAllowed || this.#o.pool.minIdle === 0) return Promise.resolve(false);
-    return this.#warmUp.firstOutcome();
+  /**
+   * First outcome of warming: `warm` (a connection is open), `failed` (the first attempt failed),
+   * or `none` at once when this pool does not warm (min-idle 0, closed, server DOWN or MAINT).
+   */
+  warmed(): Promise<WarmOutcome> {
+    if (this.#closed || !this.#idleAllowed || this.#o.pool.minIdle === 0) return Promise.resolve('none');
+    return this.#warmUp.firstOutcome().then((ok) => (ok ? 'warm' : 'failed'));
   }
 
   /**

@@ -1,3 +1,6 @@
+/** What warming a pool first came to (ServerPool.warmed). */
+export type WarmOutcome = 'warm' | 'failed' | 'none';
+
 /**
  * Keeps `min-idle` connections warm (design "Sizing"): opens them one after another — never in
  * parallel — so that every connection after the first resumes the TLS session the first one

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { BackendServer } from '../balancer/backend-server.js';
 import type { Farm } from '../balancer/farm.js';
-import type { FarmConfig } from '../config/config-types.js';
 import { errorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ProxyRequest, ResponseSink } from '../core/types.js';
@@ -85,7 +84,8 @@ export class Forwarder {
     const alwaysPrivate = cfg.private || cfg.httpReuse === 'never';
     const tried = new Set<BackendServer>();
     let retriesLeft = cfg.retries;
-    let staleLeft = staleRetryLimit(cfg);
+    // Stale-connection retries are free, but never more than the pool could hold twice over.
+    let staleLeft = 2 * Math.max(1, ...cfg.servers.map((s) => s.pool.maxConn));
     let fresh = false;
     let server: BackendServer | null = null;
     let connFailed = false;
@@ -231,17 +231,6 @@ export class Forwarder {
       'access',
     );
   }
-}
-
-/** Stale-connection retries are free, but never more than the pool could hold twice over. */
-const staleLimits = new WeakMap<FarmConfig, number>();
-function staleRetryLimit(cfg: FarmConfig): number {
-  let n = staleLimits.get(cfg);
-  if (n === undefined) {
-    n = 2 * Math.max(1, ...cfg.servers.map((s) => s.pool.maxConn));
-    staleLimits.set(cfg, n);
-  }
-  return n;
 }
 
 function sleep(ms: number): Promise<void> {
