@@ -3,6 +3,8 @@
  * Every field is filled (defaults applied) and the whole object is deeply frozen.
  * Documentation of each key and its default lives in README.md ("Configuration reference").
  */
+import type { ForwardedPolicy } from '../core/forwarded-policy.js';
+
 export type Engine = 'uws' | 'node';
 export type Balance = 'roundrobin' | 'leastconn' | 'first';
 export type HttpReuse = 'never' | 'safe' | 'aggressive' | 'always';
@@ -16,6 +18,8 @@ export interface ListenerConfig {
   tls: { cert: string; key: string; sniCerts: SniCertConfig[] };
   farm: string;
   timeouts: { client: number; httpRequest: number; httpKeepAlive: number };
+  /** `forwarded-for`; absent: replace (src/core/forwarded-policy.ts). */
+  forwardedFor?: ForwardedPolicy;
 }
 
 /** A certificate served to clients whose SNI matches `names` (exact, or `*.x` = one label). */

@@ -131,3 +131,21 @@ export function crossChecks(root: unknown, ctx: Ctx): void {
     if (clash >= 0) report(ctx, path, `same address and port as ${formatKeyPath(binds[clash]![0])}`);
   });
 }
+
+/**
+ * The uws engine's parser gaps that JavaScript cannot close (README "Front engines", issue 15):
+ * the listener still runs (opt-in), but `check` and `run` say so.
+ */
+export const UWS_ENGINE_WARNING =
+  'engine uws is opt-in and has known parser gaps (empty header name hides later headers, LF-only chunk framing accepted, ' +
+  'chunk extensions/trailers/HTTP/1.0/absolute-form refused, pipelined requests dropped, non-ASCII header bytes re-encoded, ' +
+  'request bodies buffered without bound); see README "Front engines". engine: node (the default) has none of them';
+
+/** Warnings about a valid configuration (never refuse it): one per listener on the uws engine. */
+export function configWarnings(config: { listeners: ReadonlyArray<{ engine: string }> }): Array<{ path: string; message: string }> {
+  const out: Array<{ path: string; message: string }> = [];
+  config.listeners.forEach((l, i) => {
+    if (l.engine === 'uws') out.push({ path: formatKeyPath(['listeners', i, 'engine']), message: UWS_ENGINE_WARNING });
+  });
+  return out;
+}

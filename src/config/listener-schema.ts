@@ -1,6 +1,7 @@
 /** The `listeners[]` section: bind address, engine, served certificates, client-side timeouts. */
 import { z } from 'zod';
 import { hostPort, isHostName } from './host-port.js';
+import { forwardedForSchema } from './forwarded-schema.js';
 import { duration, filePath, name, need, oneOf } from './schema-scalars.js';
 
 /** A name an SNI certificate serves: a host name, or `*.` + host name (one label). Lowercased. */
@@ -22,7 +23,12 @@ const sniCertSchema = z.strictObject({
 export const listenerSchema = z.strictObject({
   name: name(),
   bind: hostPort(true),
-  engine: oneOf(['uws', 'node']).default('uws'),
+  /**
+   * node (default): node:https + llhttp, the strict parser (issue 15). uws: opt-in, faster, with
+   * parser gaps JS cannot close (README "Front engines"; `check` warns).
+   */
+  engine: oneOf(['uws', 'node']).default('node'),
+  'forwarded-for': forwardedForSchema(),
   tls: z.strictObject({
     cert: filePath(),
     key: filePath(),

@@ -64,6 +64,7 @@ export function toGatewayConfig(c: FileConfig): GatewayConfig {
     },
     farm: l.farm,
     timeouts: { client: l.timeouts.client, httpRequest: l.timeouts['http-request'], httpKeepAlive: l.timeouts['http-keep-alive'] },
+    forwardedFor: l['forwarded-for'],
   }));
   const admin = c.admin === undefined ? null : (() => {
     const a = c.admin ?? adminSchema.parse({});

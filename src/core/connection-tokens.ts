@@ -27,6 +27,22 @@ export function connectionTokensRaw(raw: readonly Buffer[]): ReadonlySet<string>
   return out ?? NONE;
 }
 
+/**
+ * Headers a `Connection` token may not remove from a request (issue 15): the gateway frames,
+ * routes, retries or identifies the client by them. Such a token is ignored (the header is
+ * forwarded as if the token were not there), never answered with 400: `Connection: close, Host`
+ * still closes. Hop-by-hop headers stay hop-by-hop whatever the list says.
+ */
+export const NOT_NAMEABLE_IN_CONNECTION: ReadonlySet<string> = new Set([
+  'host', 'content-length', 'transfer-encoding', 'idempotency-key',
+  'x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'x-forwarded-proto',
+]);
+
+/** `lower` (a lowercased header name) is removed as hop-by-hop because the Connection tokens name it. */
+export function namedHopByHop(tokens: ReadonlySet<string>, lower: string): boolean {
+  return tokens.size > 0 && tokens.has(lower) && !NOT_NAMEABLE_IN_CONNECTION.has(lower);
+}
+
 /** Most requests and responses carry no Connection header: one shared empty set, never mutated. */
 const NONE: ReadonlySet<string> = new Set<string>();
 

@@ -1,4 +1,5 @@
 import type { ClientConnection } from './client-connection.js';
+import type { ForwardedPolicy } from './forwarded-policy.js';
 
 /**
  * Engine-neutral request/response contract between `front` (uws | node) and `proxy`.
@@ -38,6 +39,8 @@ export interface ProxyRequest {
   readonly body: RequestBody | null;
   /** Wall clock (performance.now()) when the request head was complete. */
   readonly receivedAt: number;
+  /** The listener's `forwarded-for` policy (absent: replace). */
+  readonly forwardedFor?: ForwardedPolicy | undefined;
 }
 
 /**

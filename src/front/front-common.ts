@@ -166,8 +166,12 @@ export function computeWantsClose(httpVersion: '1.0' | '1.1', headers: HeaderLis
 
 /** RFC 9110 token (methods, header names). */
 export const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Header value safe to write on the wire (no CR, LF, NUL). */
-const UNSAFE_VALUE_RE = /[\r\n\0]/;
+/**
+ * Header value bytes node:http refuses to write (`checkInvalidHeaderChar`: CTLs but HTAB, DEL,
+ * > 0xFF): such a response header is dropped, never written, on both engines (uWS does not
+ * check, and node:http would throw).
+ */
+const UNSAFE_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * Headers the front writes itself (framing, connection management, Date): never copied from
@@ -176,7 +180,7 @@ const UNSAFE_VALUE_RE = /[\r\n\0]/;
 const FRONT_OWNED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'date', 'te', 'trailer', 'upgrade']);
 
 /**
- * The response headers the front will write: names must be tokens and values free of CR/LF/NUL
+ * The response headers the front will write: names must be tokens and values free of the bytes node:http refuses (CTLs, DEL)
  * (uWS `writeHeader` does not check, a bad backend must not be able to split our response);
  * framing / connection / Date headers are dropped because the engine writes its own.
  * Returns the kept list and the names that were dropped as invalid.

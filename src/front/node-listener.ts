@@ -32,7 +32,7 @@ import { runCallbacks } from '../core/run-callbacks.js';
 import { clientAbortedError, computeWantsClose, nextClientConnId, reasonPhrase, responseHeadersToWrite, type FrontLog, type ListenerCounters } from './front-common.js';
 import type { FrontListener } from './front-listener.js';
 import { certForName, type ListenerCerts } from '../tls/listener-certs.js';
-import { bodyFraming, validateRequest, withoutExpect, type Rejection } from './request-validation.js';
+import { bodyFraming, toOriginForm, validateRequest, withoutExpect, type Rejection, type RequestHead } from './request-validation.js';
 
 const CLOSE_GRACE_MS = 10_000;
 const MAX_HEADER_SIZE = 16 * 1024;
@@ -222,6 +222,7 @@ class NodeListener implements FrontListener {
       this.requests++;
       this.reject(req, res, { status: 417, reason: 'unsupported expectation' });
     });
+    this.server.on('connect', (req: IncomingMessage, socket: Socket) => this.onConnect(req, socket));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
     this.server.on('tlsClientError', (err: Error) => this.log.debug({ err: err.message }, 'client TLS handshake failed'));
   }
@@ -285,14 +286,13 @@ class NodeListener implements FrontListener {
     }
     const receivedAt = performance.now();
     const httpVersion: '1.0' | '1.1' = req.httpVersion === '1.0' ? '1.0' : '1.1';
-    const headers = rawHeaderList(req.rawHeaders);
-    const method = req.method ?? '';
-    const target = req.url ?? '';
-    const rejection = validateRequest({ method, target, httpVersion, headers });
+    const head = toOriginForm({ method: req.method ?? '', target: req.url ?? '', httpVersion, headers: rawHeaderList(req.rawHeaders) });
+    const rejection = 'status' in head ? head : validateRequest(head);
     if (rejection) {
       this.reject(req, res, rejection);
       return;
     }
+    const { method, target, headers } = head as RequestHead;
     if (expectContinue) res.writeContinue();
     const framing = bodyFraming(headers);
     const wantsClose = computeWantsClose(httpVersion, headers);
@@ -315,6 +315,7 @@ class NodeListener implements FrontListener {
       wantsClose,
       body: framing.hasBody ? new NodeBody(framing.length, req) : null,
       receivedAt,
+      forwardedFor: this.cfg.forwardedFor,
     };
     const sink = new NodeSink(res, () => wantsClose || this.closing, this.cfg.timeouts.client, this.log);
     try {
@@ -344,6 +345,24 @@ class NodeListener implements FrontListener {
       Connection: 'close',
     });
     res.end(body);
+  }
+
+  /**
+   * CONNECT (node emits 'connect', never 'request', for it): a gateway to fixed farms tunnels
+   * nothing. Answered 501 by the front itself (never reaches a server, never counts against one)
+   * and closed: bytes after the head would be tunnel data. node has taken its own listeners off
+   * the socket by now, so the error listener is ours to add.
+   */
+  private onConnect(req: IncomingMessage, socket: Socket): void {
+    this.requests++;
+    this.rejected++;
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'client socket error after CONNECT'));
+    this.log.debug({ client: socket.remoteAddress, target: req.url }, 'rejected CONNECT');
+    const body = '501 Not Implemented: CONNECT is not supported\n';
+    socket.end(`HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nX-Longhaul-Error: LH_UNSUPPORTED_METHOD\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const t = setTimeout(() => socket.destroy(), 2000);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
   }
 
   private onClientError(err: Error & { code?: string }, socket: Socket): void {

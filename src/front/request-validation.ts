@@ -31,10 +31,19 @@ export interface Rejection {
 /** Largest Content-Length accepted (beyond it arithmetic on lengths stops being exact). */
 const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
 const DIGITS_RE = /^[0-9]+$/;
-/** Anything that may not appear in a header value on the wire. */
-const BAD_VALUE_RE = /[\r\n\0]/;
-/** request-target characters: visible ASCII only (no space, no CTL, no DEL). */
-const BAD_TARGET_RE = /[\x00-\x20\x7f]/;
+/**
+ * A header value byte the backend codec refuses (undici 7 lib/core/util.js `headerCharRegex`,
+ * the same rule as node:http's `checkInvalidHeaderChar`): anything but HTAB, SP, visible ASCII
+ * and obs-text 0x80–0xFF — so NUL, CR, LF, the other CTLs and DEL. A character above 0xFF can
+ * only come from an engine that decoded the bytes as UTF-8 (uws): it cannot be forwarded as
+ * the bytes the client sent, so it is refused too. Refused at the front (400 + close) so that
+ * a client's bad byte is never a "bad server response" (issue 11 item 2).
+ */
+export const BAD_HEADER_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/;
+/** request-target characters: visible ASCII and obs-text (undici refuses CTL, SP and > 0xFF; DEL is refused too). */
+const BAD_TARGET_RE = /[^\x21-\x7e\x80-\xff]/;
+/** absolute-form (RFC 9112 §3.2.2): scheme, authority, the rest. */
+const ABSOLUTE_RE = /^(https?):\/\/([^/?#]*)(.*)$/i;
 
 /**
  * Returns null when the request may be forwarded, otherwise the rejection to answer with.
@@ -70,7 +79,7 @@ export function validateRequest(head: RequestHead): Rejection | null {
   for (const [name, value] of head.headers) {
     if (name.length === 0) return { status: 400, reason: 'empty header name' };
     if (!TOKEN_RE.test(name)) return { status: 400, reason: 'invalid header name' };
-    if (BAD_VALUE_RE.test(value)) return { status: 400, reason: 'invalid character in header value' };
+    if (BAD_HEADER_VALUE_RE.test(value)) return { status: 400, reason: 'invalid character in header value' };
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
       const v = value.trim();
@@ -97,7 +106,41 @@ export function validateRequest(head: RequestHead): Rejection | null {
   if (head.httpVersion === '1.1' && hostCount !== 1) {
     return { status: 400, reason: hostCount === 0 ? 'missing Host header' : 'more than one Host header' };
   }
+  // HTTP/1.0 may omit Host, never repeat it (undici refuses a duplicate, RFC 9110 §7.2).
+  if (hostCount > 1) return { status: 400, reason: 'more than one Host header' };
   return null;
+}
+
+const withoutDefaultPort = (authority: string, scheme: string): string => {
+  const a = authority.toLowerCase();
+  const port = scheme === 'https' ? ':443' : ':80';
+  return a.endsWith(port) ? a.slice(0, -port.length) : a;
+};
+
+/**
+ * absolute-form → origin-form (RFC 9112 §3.2.2: a server MUST accept it; the backend codec
+ * sends origin-form). The authority must agree with Host when Host is present (else 400: two
+ * different answers to "which host?" is how requests are routed past a check); HTTP/1.0 without
+ * Host gets the authority as Host. userinfo is refused (RFC 9110 §4.2.4). Other targets are
+ * returned unchanged (validateRequest judges them).
+ */
+export function toOriginForm(head: RequestHead): RequestHead | Rejection {
+  const m = ABSOLUTE_RE.exec(head.target);
+  if (!m) return head;
+  const scheme = m[1]!.toLowerCase();
+  const authority = m[2]!;
+  if (authority.length === 0 || authority.includes('@')) return { status: 400, reason: 'invalid authority in absolute-form target' };
+  const rest = m[3]!;
+  const target = rest.startsWith('/') ? rest : `/${rest}`;
+  const hosts = head.headers.filter(([n]) => n.length === 4 && n.toLowerCase() === 'host');
+  if (hosts.length === 0) {
+    if (head.httpVersion === '1.1') return { ...head, target };
+    return { ...head, target, headers: [['Host', authority], ...head.headers] };
+  }
+  if (hosts.some(([, v]) => withoutDefaultPort(v.trim(), scheme) !== withoutDefaultPort(authority, scheme))) {
+    return { status: 400, reason: 'Host does not match the absolute-form target' };
+  }
+  return { ...head, target };
 }
 
 /** Body framing of a request that passed validateRequest. */

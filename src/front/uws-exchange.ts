@@ -126,6 +126,7 @@ export class UwsExchange extends UwsResponseWriter {
       wantsClose: this.wantsClose,
       body: this.body,
       receivedAt: this.receivedAt,
+      forwardedFor: l.cfg.forwardedFor,
     };
     l.inflight.add(this);
     try {

@@ -26,6 +26,9 @@ import type { UwsConn } from './uws-conn.js';
 import { noop } from './uws-module.js';
 import { atTick, parseTurn } from './uws-parse-turn.js';
 
+/** A header value or reason with bytes above 0x7F (written as latin1 bytes, see start()). */
+const NON_ASCII_RE = /[\x80-\xff]/;
+
 /** What the response side needs from its listener. */
 export interface UwsWriterHost {
   readonly log: FrontLog;
@@ -106,8 +109,11 @@ export abstract class UwsResponseWriter implements ResponseSink {
     // TLS record and one send instead of two. Otherwise it goes out alone at the end of the turn,
     // unless the body's completion was postponed to the next tick (mayComplete): then with it.
     this.pendingHead = () => {
-      this.res.writeStatus(`${status} ${reasonPhrase(status, reason)}`);
-      for (const [k, v] of keep) this.res.writeHeader(k, v);
+      const statusLine = `${status} ${reasonPhrase(status, reason)}`;
+      this.res.writeStatus(NON_ASCII_RE.test(statusLine) ? Buffer.from(statusLine, 'latin1') : statusLine);
+      // MEASURED: uWS writes a JS string as UTF-8; the value's bytes are latin1 (as undici gave
+      // them), so non-ASCII values go as those bytes, unchanged.
+      for (const [k, v] of keep) this.res.writeHeader(k, NON_ASCII_RE.test(v) ? Buffer.from(v, 'latin1') : v);
       if (close) this.res.writeHeader('Connection', 'close');
       if (noBody && bodyLength !== null) this.res.writeHeader('Content-Length', String(bodyLength));
     };

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, formatIssues } from '../config/load-config.js';
+import { configWarnings } from '../config/cross-checks.js';
 import { createLogger } from '../core/logger.js';
 // Text only; the certs code itself is imported lazily below.
 import { CERTS_USAGE } from './certs-usage.js';
@@ -25,6 +26,8 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${values.config}: ${r.issues.length} error(s)\n${formatIssues(r.issues)}\n`);
         return 1;
       }
+      const warnings = configWarnings(r.config);
+      if (warnings.length > 0) process.stderr.write(`${values.config}: ${warnings.length} warning(s)\n${formatIssues(warnings)}\n`);
       process.stdout.write(`${values.config}: ok (${r.config.listeners.length} listener(s), ${r.config.farms.length} farm(s), ${r.config.farms.reduce((n, f) => n + f.servers.length, 0)} server(s))\n`);
       return 0;
     }
@@ -38,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       }
       const { Gateway } = await import('./gateway.js');
       const log = createLogger(r.config.log.level);
+      for (const w of configWarnings(r.config)) log.warn({ key: w.path }, w.message);
       let gw;
       try {
         gw = await Gateway.start(r.config, log);

@@ -73,12 +73,21 @@ export class Forwarder {
       j.status = sendErrorResponse(sink, 501, 'LH_UNSUPPORTED_METHOD');
       return this.#logAccess(req, j);
     }
+    if (req.target === '*') {
+      // OPTIONS * (the front admits `*` for OPTIONS only) asks about the server in general (RFC
+      // 9110 §9.3.7). The backend codec sends origin-form only, so the gateway answers for its
+      // farm, locally: 200, no body — never a retry, never a server's fault (issue 15).
+      sink.start(200, 'OK', [], 0, false);
+      sink.end();
+      j.status = 200;
+      return this.#logAccess(req, j);
+    }
     const cfg = farm.config;
     const retryOn = parseRetryOn(cfg.retryOn);
     const idempotent = isIdempotent(req.method, req.headers);
     const body = req.body ? new ReplayBody(req.body, cfg.replayBuffer) : null;
     const host = req.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
-    const headers = upstreamRequestHeaders(req.headers, { remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null });
+    const headers = upstreamRequestHeaders(req.headers, { remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null, forwarded: req.forwardedFor });
     // http-reuse / private connections (design "Pool rules"): what this request may ride.
     const reuse = reuseConstraints(cfg.httpReuse, req.client.requests <= 1);
     const alwaysPrivate = cfg.private || cfg.httpReuse === 'never';

@@ -1,5 +1,7 @@
-import { connectionTokens, connectionTokensRaw } from '../core/connection-tokens.js';
+import { connectionTokens, connectionTokensRaw, namedHopByHop } from '../core/connection-tokens.js';
+import type { ForwardedPolicy } from '../core/forwarded-policy.js';
 import type { HeaderList } from '../core/types.js';
+import { FORWARDING_HEADERS, forwardingHeaders } from './forwarded-headers.js';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1), plus `Proxy-Connection` (legacy) and `Expect`
@@ -12,30 +14,38 @@ export interface UpstreamHeadOptions {
   remoteAddress: string;
   /** Keep Content-Length (a body of known length follows). */
   keepContentLength: boolean;
+  /** The listener's `forwarded-for` policy; absent: replace (forwarded-headers.ts). */
+  forwarded?: ForwardedPolicy | undefined;
+  /** X-Forwarded-Host to set when the gateway rewrites Host (issue 13; forwarded-headers.ts). */
+  forwardedHost?: string | undefined;
 }
 
 /**
- * Request headers for the server, as undici's flat [name, value, …] array: hop-by-hop removed,
- * `X-Forwarded-For` appended with the client address (one header, comma list, RFC 7239 style
- * chaining), `X-Forwarded-Proto: https` (the client spoke TLS to us).
+ * Request headers for the server, as undici's flat [name, value, …] array: hop-by-hop removed
+ * (a `Connection` token cannot remove Host, Content-Length or the other headers of
+ * NOT_NAMEABLE_IN_CONNECTION), the forwarding headers set per the `forwarded-for` policy
+ * (forwarded-headers.ts: by default only this hop's X-Forwarded-For and X-Forwarded-Proto).
+ * Content-Length, when kept, is sent once with its digits only: the front checked that every
+ * copy has the same value, and undici refuses a repeated or padded one (a client fault that
+ * must never reach the backend codec, issue 11 item 2).
  */
 export function upstreamRequestHeaders(headers: HeaderList, opts: UpstreamHeadOptions): string[] {
   const named = connectionTokens(headers);
   const out: string[] = [];
-  let xff: string | null = null;
+  let lengthSent = false;
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
-    if (HOP.has(lower) || named.has(lower)) continue;
-    if (lower === 'x-forwarded-for') {
-      xff = xff === null ? value : `${xff}, ${value}`;
+    if (HOP.has(lower) || namedHopByHop(named, lower) || FORWARDING_HEADERS.has(lower)) continue;
+    if (lower === 'content-length') {
+      if (!opts.keepContentLength || lengthSent) continue;
+      lengthSent = true;
+      out.push(name, value.trim());
       continue;
     }
-    if (lower === 'x-forwarded-proto') continue;
-    if (lower === 'content-length' && !opts.keepContentLength) continue;
     out.push(name, value);
   }
-  out.push('x-forwarded-for', xff === null ? opts.remoteAddress : `${xff}, ${opts.remoteAddress}`);
-  out.push('x-forwarded-proto', 'https');
+  const fwd = forwardingHeaders(headers, { policy: opts.forwarded, peer: opts.remoteAddress, forwardedHost: opts.forwardedHost });
+  for (const v of fwd) out.push(v);
   return out;
 }
 

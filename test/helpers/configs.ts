@@ -33,7 +33,7 @@ export function listenerConfig(farm: string, cert: string, key: string, over: Pa
   return {
     name: 'clients',
     bind: { host: '127.0.0.1', port: 0 },
-    engine: 'uws',
+    engine: 'node',
     tls: { cert, key, sniCerts: [] },
     farm,
     timeouts: { client: 30_000, httpRequest: 10_000, httpKeepAlive: 10_000 },

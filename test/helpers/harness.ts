@@ -51,7 +51,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     o.farm,
   );
   if (o.farmTls) farm.tls = { ...farm.tls, ...o.farmTls };
-  const cfg = gatewayConfig([listenerConfig('farm', pki.gatewayCert, pki.gatewayKey, { engine: o.engine ?? 'uws' })], [farm]);
+  const cfg = gatewayConfig([listenerConfig('farm', pki.gatewayCert, pki.gatewayKey, { engine: o.engine ?? 'node' })], [farm]);
   if (o.admin) cfg.admin = { bind: { host: '127.0.0.1', port: 0 }, tokenFile: null, ...o.admin };
   const gateway = await Gateway.start(cfg, silentLogger);
   return {

@@ -39,10 +39,11 @@ t.test('a minimal config gets every documented default', async (t) => {
     listeners: [{
       name: 'clients',
       bind: { host: '127.0.0.1', port: 8443 },
-      engine: 'uws',
+      engine: 'node',
       tls: { cert: join(dir, 'certs/gateway.crt'), key: join(dir, 'certs/gateway.key'), sniCerts: [] },
       farm: 'api',
       timeouts: { client: 30_000, httpRequest: 10_000, httpKeepAlive: 10_000 },
+      forwardedFor: { mode: 'replace' },
     }],
     admin: null,
     log: { level: 'info', access: true },

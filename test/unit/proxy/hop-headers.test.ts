@@ -1,7 +1,7 @@
 import t from 'tap';
 import { downstreamResponseHead, upstreamRequestHeaders } from '../../../src/proxy/hop-headers.js';
 
-t.test('request: hop-by-hop headers and the ones Connection names are removed; Host kept; XFF appended', async (t) => {
+t.test('request: hop-by-hop headers and the ones Connection names are removed; Host kept; client forwarding headers replaced (default policy)', async (t) => {
   const out = upstreamRequestHeaders(
     [
       ['Host', 'api.example.net'],
@@ -29,9 +29,31 @@ t.test('request: hop-by-hop headers and the ones Connection names are removed; H
     ['Content-Length', '5'],
     ['Accept', 'a'],
     ['Accept', 'b'],
-    ['x-forwarded-for', '10.0.0.9, 192.0.2.7'],
+    ['x-forwarded-for', '192.0.2.7'],
     ['x-forwarded-proto', 'https'],
   ]);
+});
+
+t.test('request: forwarded-for append keeps the client chain and adds this hop', async (t) => {
+  const out = upstreamRequestHeaders(
+    [['Host', 'h'], ['X-Forwarded-For', '10.0.0.9'], ['X-Forwarded-Proto', 'http']],
+    { remoteAddress: '192.0.2.7', keepContentLength: false, forwarded: { mode: 'append' } },
+  );
+  t.same(out, ['Host', 'h', 'x-forwarded-for', '10.0.0.9, 192.0.2.7', 'x-forwarded-proto', 'http']);
+});
+
+t.test('request: Connection cannot name Host, Content-Length or the other headers the gateway relies on (token ignored)', async (t) => {
+  const out = upstreamRequestHeaders(
+    [['Host', 'api.example.net'], ['Connection', 'Host, content-length, Idempotency-Key, X-Gone'], ['Content-Length', '3'], ['Idempotency-Key', 'k1'], ['X-Gone', '1']],
+    { remoteAddress: '192.0.2.7', keepContentLength: true },
+  );
+  t.same(out, ['Host', 'api.example.net', 'Content-Length', '3', 'Idempotency-Key', 'k1', 'x-forwarded-for', '192.0.2.7', 'x-forwarded-proto', 'https']);
+});
+
+t.test('request: Content-Length sent once, digits only (undici refuses a repeated or padded one)', async (t) => {
+  const out = upstreamRequestHeaders([['Host', 'h'], ['Content-Length', ' 5 '], ['content-length', '5']], { remoteAddress: '::1', keepContentLength: true });
+  t.same(out.slice(0, 4), ['Host', 'h', 'Content-Length', '5']);
+  t.equal(out.filter((v) => v.toLowerCase() === 'content-length').length, 1);
 });
 
 t.test('request: Content-Length dropped when the body is re-framed', async (t) => {
