@@ -285,6 +285,12 @@ class NodeListener implements FrontListener {
       return;
     }
     const receivedAt = performance.now();
+    if (req.httpVersionMajor !== 1) {
+      // llhttp parses any single-digit major version; only HTTP/1.x is spoken here (RFC 9110
+      // §15.6.6). A higher 1.x minor version is served as 1.1 (RFC 9110 §2.5).
+      this.reject(req, res, { status: 505, reason: `HTTP/${req.httpVersion} is not supported` });
+      return;
+    }
     const httpVersion: '1.0' | '1.1' = req.httpVersion === '1.0' ? '1.0' : '1.1';
     const head = toOriginForm({ method: req.method ?? '', target: req.url ?? '', httpVersion, headers: rawHeaderList(req.rawHeaders) });
     const rejection = 'status' in head ? head : validateRequest(head);
