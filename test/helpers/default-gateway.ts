@@ -32,7 +32,10 @@ ${farmYaml}    servers:
       - { name: rec, address: 127.0.0.1:${backend.port} }
 `;
   const r = loadConfigText(text, {}, f.dir);
-  if (!r.ok) throw new Error(formatIssues(r.issues));
+  if (!r.ok) {
+    await backend.close();
+    throw new Error(formatIssues(r.issues));
+  }
   const gateway = await Gateway.start(r.config, silentLogger);
   return {
     gateway,
