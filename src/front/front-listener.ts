@@ -4,9 +4,11 @@
  * `RequestHandler`; it never sees backend connections.
  *
  * Two engines behind one contract:
- *   - `uws` (default): uWebSockets.js (@based/uws 6.0.1 = uWS.js 20.51), ~2–3× node:https;
- *     its parser gaps are closed in src/front/uws-listener.ts (see the comments there);
- *   - `node`: node:https with the strict llhttp parser; serves HTTP/1.0 clients.
+ *   - `node` (default, issue 15): node:https with the strict llhttp parser: HTTP/1.0 and 1.1,
+ *     pipelining, chunk extensions, trailers, header bytes kept;
+ *   - `uws` (opt-in): uWebSockets.js (@based/uws 6.0.1 = uWS.js 20.51), faster per connection;
+ *     the gaps JS can close are closed in src/front/uws-listener.ts, the others (in uWS's C++
+ *     parser) are listed in README "Front engines" and warned about by `check`.
  */
 import type { ListenerConfig } from '../config/config-types.js';
 import type { RequestHandler } from '../core/types.js';

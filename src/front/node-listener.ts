@@ -1,7 +1,7 @@
 /**
- * `engine: node` — the client listener on node:https (llhttp, strict parser: the default,
- * `insecureHTTPParser` stays off). Same contract as the uws engine; use it for HTTP/1.0 clients
- * (uWS answers them 505) and wherever a strict, well-trodden parser matters more than speed.
+ * `engine: node` (the default engine, issue 15) — the client listener on node:https (llhttp,
+ * strict parser, `insecureHTTPParser` stays off). Same contract as the uws engine; unlike uWS it
+ * serves HTTP/1.0, pipelining, chunk extensions, trailers and keeps header bytes (latin1).
  *
  * - The parser's own refusals arrive as 'clientError' and are answered 400 (431 for an oversized
  *   head, 408 for a request timeout) with `Connection: close`, then the socket is ended.
@@ -18,6 +18,9 @@
  *   requestTimeout = timeouts.client (whole request received), checked every second.
  * - clientConnId: one id per TLS socket (WeakMap), from the same counter as the uws engine.
  * - node adds its own `Date`; the proxy never passes the server's.
+ * - Targets: absolute-form → origin-form (request-validation.ts toOriginForm); `*` only for
+ *   OPTIONS (answered by the forwarder); CONNECT ('connect' event) → 501 + close; a major
+ *   version other than 1 → 505.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';

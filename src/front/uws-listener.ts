@@ -1,5 +1,7 @@
 /**
  * `engine: uws` — the client listener on uWebSockets.js (@based/uws 6.0.1 = uWS.js 20.51.0).
+ * Opt-in since issue 15 (the default is node): the gaps below live in uWS's C++ parser; README
+ * "Front engines" lists them and `check` warns (config/cross-checks.ts UWS_ENGINE_WARNING).
  *
  * Everything marked MEASURED was observed on this machine against that exact binary with raw TLS
  * clients (test/helpers/raw-tls-client.ts); test/unit/front/front-table.test.ts pins it.
@@ -45,7 +47,9 @@
  * ## Known gaps (uWS itself; not closable from JS)
  * LF-only chunk framing and a missing CRLF after chunk data are accepted; an empty header name
  * after Host hides the rest of the head (undetectable; before Host it shows as missing Host);
- * a bare CR inside a header value gets no answer (uWS waits, its timer closes); HTTP/1.0,
+ * request header value bytes above 0x7F are stripped by uWS (MEASURED: `caf\xe9` and `caf\xc3\xa9`
+ * both arrive as `caf`); chunk extensions get 400, trailers are refused, more than ~50 headers
+ * get 431; a bare CR inside a header value gets no answer (uWS waits, its timer closes); HTTP/1.0,
  * absolute-form, `*` and CONNECT get uWS's own 505; pipelining behind an asynchronous answer
  * makes uWS close the connection (it refuses async pipelining); timeouts are uWS's fixed ~10 s
  * idle / 16 KiB/s upload rules (cfg.timeouts do not apply to this engine, except http-request

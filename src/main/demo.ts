@@ -42,7 +42,7 @@ export async function runDemo(o: DemoOptions): Promise<{ gateway: Gateway; stop:
       {
         name: 'clients',
         bind: { host: '127.0.0.1', port: o.port },
-        engine: 'uws',
+        engine: 'node',
         tls: { cert: gwCerts.cert, key: gwCerts.key, sniCerts: [] },
         farm: 'us-api',
         timeouts: { client: 30_000, httpRequest: 10_000, httpKeepAlive: 10_000 },
