@@ -59,6 +59,7 @@ const ABSOLUTE_RE = /^(https?):\/\/([^/?#]*)(.*)$/i;
  *   it, but a proxy must not forward it; we answer 400);
  * - HTTP/1.1: exactly one Host header (RFC 9112 §3.2). With uWS this also catches an empty header
  *   name placed before Host, which hides every later header from uWS's `forEach`;
+ * - HTTP/1.0: no Transfer-Encoding (RFC 9112 §6.1: faulty framing), at most one Host;
  * - Expect: only `100-continue` (else 417, RFC 9110 §10.1.1).
  */
 export function validateRequest(head: RequestHead): Rejection | null {
@@ -99,6 +100,8 @@ export function validateRequest(head: RequestHead): Rejection | null {
     }
   }
   if (teCount > 0) {
+    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+    if (head.httpVersion === '1.0') return { status: 400, reason: 'Transfer-Encoding in an HTTP/1.0 request' };
     if (teCount > 1) return { status: 400, reason: 'more than one Transfer-Encoding header' };
     if (teValue.trim().toLowerCase() !== 'chunked') return { status: 400, reason: 'unsupported Transfer-Encoding' };
     if (contentLength !== null) return { status: 400, reason: 'both Transfer-Encoding and Content-Length' };

@@ -1090,6 +1090,7 @@ const wireRows: WireRow[] = [
     },
   },
   wireRefused('HTTP/1.1 without Host', (b) => `GET ${b} HTTP/1.1\r\nX-A: 1\r\n\r\n`),
+  wireRefused('HTTP/1.0 with Transfer-Encoding (RFC 9112 §6.1: faulty framing)', (b) => `POST ${b} HTTP/1.0\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, { todo: { uws: UWS_NO_10 } }),
   wireRefused('HTTP/1.0 with two Host headers', (b) => `GET ${b} HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n`, { todo: { uws: UWS_NO_10 } }),
   {
     name: 'HTTP/2.0, HTTP/0.9, HTTP/1.2, HTTP/1.1x in an HTTP/1 request line: refused (505 / 400, as llhttp does), nothing forwarded',
