@@ -16,7 +16,7 @@ export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): str
       out.push(`listener ${l.name} is new: it starts only after a restart`);
       continue;
     }
-    for (const key of ['bind', 'engine', 'farm', 'timeouts'] as const satisfies ReadonlyArray<keyof ListenerConfig>) {
+    for (const key of ['bind', 'engine', 'farm', 'timeouts', 'forwardedFor'] as const satisfies ReadonlyArray<keyof ListenerConfig>) {
       if (JSON.stringify(o[key]) !== JSON.stringify(l[key])) out.push(`listener ${l.name}: ${key} changed: needs a restart (kept as it was)`);
     }
   }
