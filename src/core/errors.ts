@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'LH_BAD_RESPONSE' // server sent something that is not HTTP/1.1
   | 'LH_RESPONSE_ABORTED' // server connection failed after the response started
   | 'LH_CLIENT_ABORTED' // the client went away
+  | 'LH_CLIENT_BAD_REQUEST' // the backend codec refused the client's request before sending it: the client's fault
   | 'LH_POOL_CLOSED'
   | 'LH_BODY_TOO_LARGE_TO_REPLAY'
   | 'LH_RETRY_STATUS' // server answered a `retry-on` status; the response was not forwarded, the request is retried

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
-import { LonghaulError, type ErrorCode } from '../core/errors.js';
+import { errors as undiciErrors, type Dispatcher } from 'undici';
+import { errorCode, LonghaulError, type ErrorCode } from '../core/errors.js';
 import type { ResponseSink } from '../core/types.js';
 import type { Lease } from '../pool/server-pool.js';
 import { downstreamResponseHead } from './hop-headers.js';
@@ -185,8 +185,7 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
           return;
         }
         const p = currentPhase();
-        const code: ErrorCode = p === 'response-started' ? 'LH_RESPONSE_ABORTED' : /parse|protocol|bad response|invalid/i.test(err.message) ? 'LH_BAD_RESPONSE' : 'LH_CONN_CLOSED_BEFORE_RESPONSE';
-        fail(new ExchangeError(code, err.message, p, err));
+        fail(new ExchangeError(exchangeErrorCode(err, p), err.message, p, err));
       },
     };
     armTimer();
@@ -203,7 +202,27 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
         handler,
       );
     } catch (err) {
-      fail(new ExchangeError('LH_CONN_CLOSED_BEFORE_RESPONSE', (err as Error).message, 'not-written', err));
+      fail(new ExchangeError(exchangeErrorCode(err, 'not-written'), (err as Error).message, 'not-written', err));
     }
   });
+}
+
+/**
+ * Our code for an error undici reports, by its stable `code` or class, never its message text
+ * (issue 11 item 2; design "Blame the right side"):
+ *  - the codec refused the request before sending it (UND_ERR_INVALID_ARG: a header, method or
+ *    path it will not write; UND_ERR_NOT_SUPPORTED; a body not matching its Content-Length):
+ *    the client's input, LH_CLIENT_BAD_REQUEST, never the server's fault;
+ *  - after the response started: LH_RESPONSE_ABORTED;
+ *  - llhttp refused the response (HTTPParserError, by class: undici 7.30 leaves its `code`
+ *    undefined), an oversized or mis-framed response: LH_BAD_RESPONSE;
+ *  - anything else (socket closed or reset, TLS error): LH_CONN_CLOSED_BEFORE_RESPONSE.
+ */
+export function exchangeErrorCode(err: unknown, phase: ExchangePhase): ErrorCode {
+  if (err instanceof LonghaulError) return err.code;
+  const c = errorCode(err);
+  if (c === 'UND_ERR_INVALID_ARG' || c === 'UND_ERR_NOT_SUPPORTED' || c === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return 'LH_CLIENT_BAD_REQUEST';
+  if (phase === 'response-started') return 'LH_RESPONSE_ABORTED';
+  if (err instanceof undiciErrors.HTTPParserError || c.startsWith('HPE_') || c === 'UND_ERR_HEADERS_OVERFLOW' || c === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || c === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'LH_BAD_RESPONSE';
+  return 'LH_CONN_CLOSED_BEFORE_RESPONSE';
 }

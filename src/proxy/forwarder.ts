@@ -168,7 +168,8 @@ export class Forwarder {
         endTurn = null;
         const code = errorCode(err);
         j.error = code;
-        server.countError(code, reused);
+        // A client fault never counts against the server (design "Blame the right side").
+        if (code !== 'LH_CLIENT_BAD_REQUEST') server.countError(code, reused);
         const phase = err instanceof ExchangeError ? err.phase : 'not-written';
         if (code === 'LH_CLIENT_ABORTED' || sink.aborted) return this.#logAccess(req, j);
         if (phase === 'response-started') {
@@ -186,7 +187,7 @@ export class Forwarder {
           retriesLeft--;
           tried.add(server);
           fresh = false;
-        } else if (phase === 'written' && (!idempotent || bodyLost)) {
+        } else if (phase === 'written' && (!idempotent || bodyLost) && code !== 'LH_CLIENT_BAD_REQUEST') {
           this.log.warn(
             { method: req.method, path: req.target, server: server.name, cause: code, body_replayable: !bodyLost },
             'request was written and the connection failed before any response: the server may have processed it; not replayed',
@@ -196,7 +197,7 @@ export class Forwarder {
           j.status = sendErrorResponse(sink, code === 'LH_SERVER_TIMEOUT' ? 504 : 502, j.error);
           return this.#logAccess(req, j);
         } else {
-          const status = code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' ? 503 : 502;
+          const status = code === 'LH_CLIENT_BAD_REQUEST' ? 400 : code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' ? 503 : 502;
           j.status = sendErrorResponse(sink, status, code);
           return this.#logAccess(req, j);
         }

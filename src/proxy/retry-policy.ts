@@ -62,6 +62,7 @@ export function classifyFailure(f: FailedAttempt, on: RetryOn): 'stale' | 'count
   if (f.bodyLost) return null;
   switch (f.code) {
     case 'LH_QUEUE_TIMEOUT':
+    case 'LH_CLIENT_BAD_REQUEST': // the client's input: no server would take it (issue 11 item 2)
       return null;
     case 'LH_POOL_CLOSED':
       // The server was removed by a reload (or the gateway is stopping): nothing was sent.
