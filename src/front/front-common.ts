@@ -167,11 +167,16 @@ export function computeWantsClose(httpVersion: '1.0' | '1.1', headers: HeaderLis
 /** RFC 9110 token (methods, header names). */
 export const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
- * Header value bytes node:http refuses to write (`checkInvalidHeaderChar`: CTLs but HTAB, DEL,
- * > 0xFF): such a response header is dropped, never written, on both engines (uWS does not
- * check, and node:http would throw).
+ * A header value byte that may not cross the gateway, in either direction: anything but HTAB,
+ * SP, visible ASCII and obs-text 0x80–0xFF — so NUL, CR, LF, the other CTLs and DEL. It is the
+ * rule of the backend codec (undici 7 lib/core/util.js `headerCharRegex`) and of node:http's
+ * `checkInvalidHeaderChar`. A character above 0xFF can only come from an engine that decoded the
+ * bytes as UTF-8 (uws): it cannot be forwarded as the bytes that were sent, so it is refused too.
+ * Requests: 400 + close at the front (request-validation.ts; a client's bad byte is never a "bad
+ * server response", issue 11 item 2). Responses: the header is dropped, never written (uWS does
+ * not check, node:http would throw).
  */
-const UNSAFE_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/;
+export const BAD_HEADER_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * Headers the front writes itself (framing, connection management, Date): never copied from
@@ -189,7 +194,7 @@ export function responseHeadersToWrite(headers: HeaderList): { keep: HeaderList;
   const keep: HeaderList = [];
   const invalid: string[] = [];
   for (const [name, value] of headers) {
-    if (!TOKEN_RE.test(name) || UNSAFE_VALUE_RE.test(value)) {
+    if (!TOKEN_RE.test(name) || BAD_HEADER_VALUE_RE.test(value)) {
       invalid.push(name);
       continue;
     }

@@ -11,7 +11,7 @@
  * client connection is closed so nothing pipelined behind the bad request is served.
  */
 import type { HeaderList } from '../core/types.js';
-import { TOKEN_RE } from './front-common.js';
+import { BAD_HEADER_VALUE_RE, TOKEN_RE } from './front-common.js';
 
 export interface RequestHead {
   method: string;
@@ -31,15 +31,6 @@ export interface Rejection {
 /** Largest Content-Length accepted (beyond it arithmetic on lengths stops being exact). */
 const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
 const DIGITS_RE = /^[0-9]+$/;
-/**
- * A header value byte the backend codec refuses (undici 7 lib/core/util.js `headerCharRegex`,
- * the same rule as node:http's `checkInvalidHeaderChar`): anything but HTAB, SP, visible ASCII
- * and obs-text 0x80–0xFF — so NUL, CR, LF, the other CTLs and DEL. A character above 0xFF can
- * only come from an engine that decoded the bytes as UTF-8 (uws): it cannot be forwarded as
- * the bytes the client sent, so it is refused too. Refused at the front (400 + close) so that
- * a client's bad byte is never a "bad server response" (issue 11 item 2).
- */
-export const BAD_HEADER_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/;
 /** request-target characters: visible ASCII and obs-text (undici refuses CTL, SP and > 0xFF; DEL is refused too). */
 const BAD_TARGET_RE = /[^\x21-\x7e\x80-\xff]/;
 /** absolute-form (RFC 9112 §3.2.2): scheme, authority, the rest. */
