@@ -3,6 +3,7 @@
  * Every field is filled (defaults applied) and the whole object is deeply frozen.
  * Documentation of each key and its default lives in README.md ("Configuration reference").
  */
+import type { ClientAccess, ListenerTlsPolicy } from '../core/client-access-policy.js';
 import type { ForwardedPolicy } from '../core/forwarded-policy.js';
 
 export type Engine = 'uws' | 'node';
@@ -15,7 +16,9 @@ export interface ListenerConfig {
   name: string;
   bind: HostPort;
   engine: Engine;
-  tls: { cert: string; key: string; sniCerts: SniCertConfig[] };
+  tls: { cert: string; key: string; sniCerts: SniCertConfig[] } & Partial<ListenerTlsPolicy>;
+  /** `allow`, `max-conn` (issue 13 item 3); absent (hand-built configs): DEFAULT_CLIENT_ACCESS. */
+  access?: ClientAccess;
   farm: string;
   timeouts: { client: number; httpRequest: number; httpKeepAlive: number };
   /** `forwarded-for`; absent: replace (src/core/forwarded-policy.ts). */
@@ -74,6 +77,9 @@ export interface FarmTlsConfig {
   verify: boolean;
   cert: string | null; // client certificate toward the farm
   key: string | null;
+  /** `tls.min-version` (default TLSv1.2) and `tls.ciphers` (default: Node's own list) toward the farm; absent in hand-built configs. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  ciphers?: string | null;
 }
 
 export interface ServerConfig {

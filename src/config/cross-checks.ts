@@ -102,6 +102,24 @@ const sameBind = (a: unknown, b: unknown): boolean => {
   return !!x && !!y && typeof x.port === 'number' && x.port !== 0 && x.port === y.port && x.host === y.host;
 };
 
+/**
+ * Issue 13 items 3-4: what the uws engine cannot honour is an error, never ignored (MEASURED on
+ * @based/uws 6.0.1: no per-connection address or certificate hook before requests, no minimum
+ * version option; its floor is TLS 1.2). And a subject header needs certificates to come from.
+ */
+function checkListenerAccess(listener: Record<string, unknown>, path: KeyPath, ctx: Ctx): void {
+  const tls = rec(listener.tls);
+  if (tls && tls['client-subject-header'] != null && tls['client-ca'] == null) {
+    report(ctx, [...path, 'tls', 'client-subject-header'], 'needs tls.client-ca (no client certificate is asked for without it)');
+  }
+  if (listener.engine !== 'uws') return;
+  const why = 'is not supported by engine uws (use engine: node, the default)';
+  if (listener.allow != null) report(ctx, [...path, 'allow'], why);
+  if (listener['max-conn'] != null) report(ctx, [...path, 'max-conn'], why);
+  if (tls && tls['client-ca'] != null) report(ctx, [...path, 'tls', 'client-ca'], why);
+  if (tls && tls['min-version'] === 'TLSv1.3') report(ctx, [...path, 'tls', 'min-version'], 'TLSv1.3 is not supported by engine uws (its floor is TLSv1.2; use engine: node)');
+}
+
 export function crossChecks(root: unknown, ctx: Ctx): void {
   const top = rec(root);
   if (!top) return;
@@ -111,6 +129,7 @@ export function crossChecks(root: unknown, ctx: Ctx): void {
   uniqueNames(farms, ['farms'], 'farm', ctx);
   farms.forEach((farm, i) => { const f = rec(farm); if (f) checkFarm(f, ['farms', i], ctx); });
   listeners.forEach((l, i) => { const r = rec(l); if (r) checkSniNames(r, ['listeners', i], ctx); });
+  listeners.forEach((l, i) => { const r = rec(l); if (r) checkListenerAccess(r, ['listeners', i], ctx); });
 
   // Without every farm's name, an unknown reference may just be a farm whose name is itself invalid.
   if (Array.isArray(top.farms) && farms.every((f) => nameOf(f) !== undefined)) {
@@ -139,7 +158,7 @@ export function crossChecks(root: unknown, ctx: Ctx): void {
 export const UWS_ENGINE_WARNING =
   'engine uws is opt-in and has known parser gaps (empty header name hides later headers, LF-only chunk framing accepted, ' +
   'chunk extensions/trailers/HTTP/1.0/absolute-form refused, pipelined requests dropped, non-ASCII header bytes re-encoded, ' +
-  'request bodies buffered without bound); see README "Front engines". engine: node (the default) has none of them';
+  'request bodies buffered without bound, listener max-conn not enforced); see README "Front engines". engine: node (the default) has none of them';
 
 /** Warnings about a valid configuration (never refuse it): one per listener on the uws engine. */
 export function configWarnings(config: { listeners: ReadonlyArray<{ engine: string }> }): Array<{ path: string; message: string }> {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { FarmTlsConfig } from './config-types.js';
 import { healthSchema } from './health-schema.js';
+import { cipherList } from './cipher-list.js';
 import { hostPort, isHostName } from './host-port.js';
 import { farmPoolSchema, serverPoolSchema } from './pool-schema.js';
 import { bool, describe, duration, filePath, int, name, need, oneOf, size } from './schema-scalars.js';
@@ -55,6 +56,8 @@ export const farmSchema = z.strictObject({
     verify: bool().default(true),
     cert: filePath().nullable().default(null),
     key: filePath().nullable().default(null),
+    'min-version': oneOf(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    ciphers: cipherList().nullable().default(null),
   }).prefault({}),
   pool: farmPoolSchema.prefault({}),
   /** Present (even empty or null) enables health checks. */

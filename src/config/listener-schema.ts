@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { hostPort, isHostName } from './host-port.js';
 import { forwardedForSchema } from './forwarded-schema.js';
+import { allowSchema, listenerTlsPolicyKeys, maxConnSchema } from './listener-access-schema.js';
 import { duration, filePath, name, need, oneOf } from './schema-scalars.js';
 
 /** A name an SNI certificate serves: a host name, or `*.` + host name (one label). Lowercased. */
@@ -29,10 +30,13 @@ export const listenerSchema = z.strictObject({
    */
   engine: oneOf(['uws', 'node']).default('node'),
   'forwarded-for': forwardedForSchema(),
+  allow: allowSchema(),
+  'max-conn': maxConnSchema(),
   tls: z.strictObject({
     cert: filePath(),
     key: filePath(),
     'sni-certs': z.array(sniCertSchema, { error: need('must be a list of { cert, key, names }') }).default([]),
+    ...listenerTlsPolicyKeys,
   }),
   farm: name(),
   timeouts: z.strictObject({

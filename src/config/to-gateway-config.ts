@@ -1,4 +1,5 @@
 /** Mapping of a fully valid file (kebab-case) to the resolved camelCase `GatewayConfig`. */
+import { DEFAULT_LISTENER_MAX_CONN } from '../core/client-access-policy.js';
 import { adminSchema } from './admin-log-schema.js';
 import type { FarmConfig, GatewayConfig, HealthConfig, ListenerConfig, PoolConfig } from './config-types.js';
 import type { FileConfig, FileFarm, FilePool, FileServerPool } from './file-schema.js';
@@ -43,7 +44,7 @@ function toFarm(f: FileFarm): FarmConfig {
     retryOn: f['retry-on'],
     replayBuffer: f['replay-buffer'],
     timeouts: { ...f.timeouts },
-    tls: { ca: f.tls.ca, sni: f.tls.sni ?? { kind: 'address' }, verify: f.tls.verify, cert: f.tls.cert, key: f.tls.key },
+    tls: { ca: f.tls.ca, sni: f.tls.sni ?? { kind: 'address' }, verify: f.tls.verify, cert: f.tls.cert, key: f.tls.key, minVersion: f.tls['min-version'], ciphers: f.tls.ciphers },
     pool: mergePool(f.pool),
     health: toHealth(f.health),
     servers: f.servers.map((s) => ({
@@ -61,7 +62,13 @@ export function toGatewayConfig(c: FileConfig): GatewayConfig {
       cert: l.tls.cert,
       key: l.tls.key,
       sniCerts: l.tls['sni-certs'].map((c) => ({ cert: c.cert, key: c.key, names: c.names ?? null })),
+      minVersion: l.tls['min-version'],
+      ciphers: l.tls.ciphers,
+      clientCa: l.tls['client-ca'],
+      verify: l.tls.verify,
+      subjectHeader: l.tls['client-subject-header'],
     },
+    access: { allow: l.allow, maxConn: l['max-conn'] ?? DEFAULT_LISTENER_MAX_CONN },
     farm: l.farm,
     timeouts: { client: l.timeouts.client, httpRequest: l.timeouts['http-request'], httpKeepAlive: l.timeouts['http-keep-alive'] },
     forwardedFor: l['forwarded-for'],

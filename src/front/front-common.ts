@@ -220,4 +220,6 @@ export interface ListenerCounters {
   requests: number;
   /** Requests answered by the front itself with 4xx (malformed) or dropped as unsafe. */
   rejected: number;
+  /** Client connections closed at accept or after the handshake: `allow`, `max-conn`, client certificate (client-gate.ts). */
+  refused?: number;
 }

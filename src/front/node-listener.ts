@@ -35,6 +35,9 @@ import { NodeSink } from './node-response-sink.js';
 import { clientAbortedError, computeWantsClose, nextClientConnId, type FrontLog, type ListenerCounters } from './front-common.js';
 import type { FrontListener } from './front-listener.js';
 import { certForName, type ListenerCerts } from '../tls/listener-certs.js';
+import { clientCertVerdict, contextOptions, serverVerifyOptions } from '../tls/listener-tls-policy.js';
+import { tlsPolicyOf, type ListenerTlsPolicy } from '../core/client-access-policy.js';
+import { ClientGate, withClientSubject } from './client-gate.js';
 import { bodyFraming, toOriginForm, validateRequest, withoutExpect, type Rejection, type RequestHead } from './request-validation.js';
 
 const CLOSE_GRACE_MS = 10_000;
@@ -88,9 +91,15 @@ class NodeListener implements FrontListener {
   private readonly sockets = new Set<Socket>();
   private requests = 0;
   private rejected = 0;
+  /** Connections closed at the door: allow, max-conn, client certificate. */
+  private refused = 0;
   private closing = false;
   private closePromise: Promise<void> | null = null;
   private certs: ListenerCerts;
+  private readonly gate: ClientGate;
+  private readonly tlsPolicy: ListenerTlsPolicy;
+  /** Verified client certificate subject per socket (`client-subject-header`). */
+  private readonly subjects = new WeakMap<Socket, string>();
   /** One SecureContext per SNI certificate, built once per (re)load, never per handshake. */
   private sniContexts = new Map<string, tls.SecureContext>();
 
@@ -101,7 +110,9 @@ class NodeListener implements FrontListener {
     certs: ListenerCerts,
   ) {
     this.certs = certs;
-    this.sniContexts = sniContexts(certs);
+    this.tlsPolicy = tlsPolicyOf(cfg.tls);
+    this.gate = new ClientGate(cfg.access);
+    this.sniContexts = sniContexts(certs, this.tlsPolicy);
     this.name = cfg.name;
     const t = cfg.timeouts;
     const requestTimeout = Math.max(0, t.client);
@@ -109,6 +120,8 @@ class NodeListener implements FrontListener {
     this.server = https.createServer({
       cert: certs.defaultCert.certPem,
       key: certs.defaultCert.keyPem,
+      ...contextOptions(this.tlsPolicy, certs.clientCa),
+      ...serverVerifyOptions(this.tlsPolicy, certs.clientCa),
       // No context (undefined): node uses the server's default one (setSecureContext on reload).
       SNICallback: (servername, cb) => {
         const c = certForName(this.certs, servername.toLowerCase());
@@ -122,7 +135,32 @@ class NodeListener implements FrontListener {
       requestTimeout,
       connectionsCheckingInterval: 1000,
     });
-    this.server.on('secureConnection', (socket: TLSSocket) => {
+    // node closes connections above maxConnections at accept ('drop' event, node >= 18.6).
+    this.server.maxConnections = this.gate.maxConn;
+    this.server.on('drop', (d?: { remoteAddress?: string }) => {
+      this.refused++;
+      this.log.debug({ client: d?.remoteAddress, maxConn: this.gate.maxConn }, 'client connection refused: listener max-conn reached');
+    });
+    // Before TLS (tls.Server's own 'connection' listener has wrapped the socket already; closing
+    // the raw socket closes the wrap too, with no handshake and nothing sent).
+    this.server.on('connection', (raw: Socket) => {
+      if (this.gate.admits(raw.remoteAddress)) return;
+      this.refused++;
+      this.log.debug({ client: raw.remoteAddress }, 'client connection refused: address not in allow');
+      raw.destroy();
+    });
+    // Prepended: it must run before node:http's own 'secureConnection' listener, which starts
+    // parsing at once — MEASURED: a socket destroyed after it still had its first request
+    // dispatched (an untrusted client certificate under verify: optional reached the farm).
+    this.server.prependListener('secureConnection', (socket: TLSSocket) => {
+      const verdict = clientCertVerdict(socket, this.tlsPolicy, this.certs.clientCa);
+      if (!verdict.ok) {
+        this.refused++;
+        this.log.info({ client: socket.remoteAddress, reason: verdict.reason }, 'client connection refused: client certificate');
+        socket.destroy();
+        return;
+      }
+      if (verdict.subject !== null) this.subjects.set(socket, verdict.subject);
       const client = new ClientConnection(nextClientConnId());
       this.connIds.set(socket, client);
       this.sockets.add(socket);
@@ -158,7 +196,7 @@ class NodeListener implements FrontListener {
   }
 
   stats(): ListenerCounters {
-    return { connections: this.sockets.size, requests: this.requests, rejected: this.rejected };
+    return { connections: this.sockets.size, requests: this.requests, rejected: this.rejected, refused: this.refused };
   }
 
   certificates(): ListenerCerts {
@@ -166,8 +204,8 @@ class NodeListener implements FrontListener {
   }
 
   reloadCertificates(certs: ListenerCerts): void {
-    const contexts = sniContexts(certs);
-    this.server.setSecureContext({ cert: certs.defaultCert.certPem, key: certs.defaultCert.keyPem });
+    const contexts = sniContexts(certs, this.tlsPolicy);
+    this.server.setSecureContext({ cert: certs.defaultCert.certPem, key: certs.defaultCert.keyPem, ...contextOptions(this.tlsPolicy, certs.clientCa) });
     this.certs = certs;
     this.sniContexts = contexts;
   }
@@ -227,7 +265,7 @@ class NodeListener implements FrontListener {
       method,
       target,
       httpVersion,
-      headers: withoutExpect(headers),
+      headers: withClientSubject(withoutExpect(headers), this.tlsPolicy.subjectHeader, this.subjects.get(socket) ?? null),
       remoteAddress: socket.remoteAddress ?? '',
       clientConnId: client.id,
       client,
@@ -308,10 +346,11 @@ class NodeListener implements FrontListener {
 }
 
 /** Keyed by fingerprint: entries with the same certificate share one context. */
-function sniContexts(certs: ListenerCerts): Map<string, tls.SecureContext> {
+function sniContexts(certs: ListenerCerts, policy: ListenerTlsPolicy): Map<string, tls.SecureContext> {
   const m = new Map<string, tls.SecureContext>();
+  const opts = contextOptions(policy, certs.clientCa);
   for (const { cert } of certs.sni) {
-    if (!m.has(cert.fingerprint256)) m.set(cert.fingerprint256, tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem }));
+    if (!m.has(cert.fingerprint256)) m.set(cert.fingerprint256, tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem, ...opts }));
   }
   return m;
 }

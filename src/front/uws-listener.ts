@@ -58,6 +58,7 @@
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from '@based/uws';
+import { tlsPolicyOf } from '../core/client-access-policy.js';
 import type { ListenerConfig } from '../config/config-types.js';
 import type { HeaderList, RequestHandler } from '../core/types.js';
 import type { FrontLog, ListenerCounters } from './front-common.js';
@@ -104,7 +105,10 @@ class UwsListener extends UwsConnTracker implements FrontListener {
     let app: TemplatedApp;
     try {
       const d = this.certs.defaultCert;
-      app = uws.SSLApp({ cert_file_name: d.certFile, key_file_name: d.keyFile });
+      // TLS policy (issue 13 item 4): uWS takes a cipher list (ssl_ciphers); its floor is TLS 1.2
+      // (MEASURED, test/integration/listener-tls-policy.test.ts); what it cannot honour (TLS 1.3
+      // only, client certificates, allow, max-conn) is refused by `check` (cross-checks.ts).
+      app = uws.SSLApp({ cert_file_name: d.certFile, key_file_name: d.keyFile, ssl_ciphers: tlsPolicyOf(this.cfg.tls).ciphers });
     } catch (err) {
       throw new Error(`listener ${this.name}: uWS could not load TLS cert ${this.certs.defaultCert.certFile} / key ${this.certs.defaultCert.keyFile}: ${(err as Error).message}`);
     }
@@ -112,7 +116,7 @@ class UwsListener extends UwsConnTracker implements FrontListener {
     app.filter((res, count) => this.onFilter(res, Number(count)));
     const route = (a: TemplatedApp): void => void a.any('/*', (res, req) => this.onRequest(res, req));
     route(app);
-    this.serverNames = new UwsServerNames(app, route);
+    this.serverNames = new UwsServerNames(app, route, tlsPolicyOf(this.cfg.tls).ciphers);
     this.serverNames.apply(this.certs);
     const { host, port } = this.cfg.bind;
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

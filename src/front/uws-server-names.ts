@@ -28,6 +28,11 @@ export class UwsServerNames {
     private readonly app: TemplatedApp,
     /** Registers the listener's routes on the app it is given (a domain view of `app`). */
     private readonly route: (app: TemplatedApp) => void,
+    /**
+     * The listener's TLS 1.2 cipher list (issue 13 item 4). MEASURED: uWS applies the cipher list
+     * of the context a name selects, not the app's, so every name needs it too.
+     */
+    private readonly ciphers: string,
   ) {}
 
   /** Registers (or re-registers) every name; synchronous, so no request falls between remove and add. */
@@ -38,7 +43,7 @@ export class UwsServerNames {
     for (const n of this.registered) if (!want.has(n)) want.set(n, certs.defaultCert);
     for (const [name, cert] of want) {
       if (this.registered.has(name)) this.app.removeServerName(name);
-      this.app.addServerName(name, { cert_file_name: cert.certFile, key_file_name: cert.keyFile });
+      this.app.addServerName(name, { cert_file_name: cert.certFile, key_file_name: cert.keyFile, ssl_ciphers: this.ciphers });
       this.route(this.app.domain(name));
       this.registered.add(name);
     }

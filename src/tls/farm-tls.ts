@@ -24,7 +24,8 @@ export function createFarmTls(config: FarmTlsConfig): FarmTls {
     ca: config.ca ? readFileSync(config.ca) : undefined,
     cert,
     key: config.key ? readFileSync(config.key) : undefined,
-    minVersion: 'TLSv1.2',
+    minVersion: config.minVersion ?? 'TLSv1.2',
+    ...(config.ciphers ? { ciphers: config.ciphers } : {}),
   });
   // The client certificate is part of the pool key by content (its SHA-256), not by file name.
   const clientCert = cert ? new X509Certificate(cert).fingerprint256 : 'none';

@@ -5,6 +5,7 @@
  * and the listener keeps what it has.
  */
 import type { ListenerConfig } from '../config/config-types.js';
+import { loadClientCa } from './listener-tls-policy.js';
 import { CertificateError, loadServedCert, sniMatches, type ServedCert } from './served-cert.js';
 
 export interface SniEntry {
@@ -16,6 +17,8 @@ export interface SniEntry {
 export interface ListenerCerts {
   defaultCert: ServedCert;
   sni: SniEntry[];
+  /** `tls.client-ca` bundle (checked: PEM CA certificates); null: client certificates are not asked for. */
+  clientCa: Buffer | null;
 }
 
 /** `where`: key path of the listener's tls section, e.g. `listeners[0].tls`. */
@@ -36,7 +39,8 @@ export function loadListenerCerts(cfg: ListenerConfig, where: string): ListenerC
     for (const n of names) taken.add(n);
     return { names, cert };
   });
-  return { defaultCert, sni };
+  const clientCa = cfg.tls.clientCa ? loadClientCa(`${where}.client-ca`, cfg.tls.clientCa) : null;
+  return { defaultCert, sni, clientCa };
 }
 
 /** The certificate for an SNI name (lowercase it first); null: the default one. */

@@ -31,7 +31,7 @@ export class CertificateError extends Error {
   override readonly name = 'CertificateError';
 }
 
-function readFile(where: string, what: string, file: string): Buffer {
+export function readFile(where: string, what: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * A gateway built the way a user builds it: from YAML through the real loader, so every key the
  * file leaves out takes the schema's default (engine included), in front of a recording backend
- * (recording-backend.ts). `listenerYaml` / `farmYaml` add indented lines to the listener / farm.
+ * (recording-backend.ts). `listenerYaml` / `farmYaml` add indented lines to the listener / farm
+ * (a `tls:` line in `listenerYaml` replaces the default one).
  */
 import { silentLogger } from '../../src/core/logger.js';
 import { formatIssues, loadConfigText } from '../../src/config/load-config.js';
@@ -22,8 +23,7 @@ export async function startDefaultGateway(listenerYaml = '', farmYaml = ''): Pro
   const text = `listeners:
   - name: clients
     bind: 127.0.0.1:0
-    tls: { cert: ${f.gatewayCert}, key: ${f.gatewayKey} }
-    farm: farm
+${/^ {4}tls:/m.test(listenerYaml) ? '' : `    tls: { cert: ${f.gatewayCert}, key: ${f.gatewayKey} }\n`}    farm: farm
 ${listenerYaml}log: { level: silent, access: false }
 farms:
   - name: farm
