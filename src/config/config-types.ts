@@ -42,6 +42,8 @@ export interface PoolConfig {
   purgeInterval: number;
   /** All busy, max-conn not reached: `open` always opens; `adaptive` waits when a busy connection should free sooner than a new one could be set up. */
   burst: 'adaptive' | 'open';
+  /** Waiters per server, every pool key (HAProxy `maxqueue`); 0 or absent = unlimited. */
+  maxQueue?: number;
 }
 
 export interface HealthConfig {
@@ -74,6 +76,12 @@ export interface FarmTlsConfig {
   verify: boolean;
   cert: string | null; // client certificate toward the farm
   key: string | null;
+  /** `sni: host`: pools per server for names learned from traffic (LRU); absent = 64. */
+  maxHostPools?: number;
+  /** `sni: host`: names (`*.domain` = one label) that may be sent; others get 421. null/absent: any. */
+  sniAllow?: string[] | null;
+  /** `sni: host`: learned names' pools warm min-idle too (absent = false). */
+  warmHostPools?: boolean;
 }
 
 export interface ServerConfig {

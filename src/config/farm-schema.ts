@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FarmTlsConfig } from './config-types.js';
 import { healthSchema } from './health-schema.js';
 import { hostPort, isHostName } from './host-port.js';
+import { hostPoolsFields } from './host-pools-schema.js';
 import { farmPoolSchema, serverPoolSchema } from './pool-schema.js';
 import { bool, describe, duration, filePath, int, name, need, oneOf, size } from './schema-scalars.js';
 
@@ -55,6 +56,7 @@ export const farmSchema = z.strictObject({
     verify: bool().default(true),
     cert: filePath().nullable().default(null),
     key: filePath().nullable().default(null),
+    ...hostPoolsFields,
   }).prefault({}),
   pool: farmPoolSchema.prefault({}),
   /** Present (even empty or null) enables health checks. */

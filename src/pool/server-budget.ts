@@ -1,3 +1,5 @@
+import { pickDonor } from './handover-policy.js';
+
 /** What the budget needs of a pool. */
 export interface BudgetedPool {
   readonly openCount: number;
@@ -5,7 +7,7 @@ export interface BudgetedPool {
   readonly queueLength: number;
   /** Retire the least recently used idle connection; false when there is none. */
   giveUpIdle(): boolean;
-  /** Capacity was freed elsewhere: serve queued requests if possible. */
+  /** Capacity or an idle connection was freed elsewhere: serve queued requests if possible. */
   serveWaiters(): void;
 }
 
@@ -13,16 +15,26 @@ export interface BudgetedPool {
  * `max-conn` is per *server* (design "Sizing"), while connections live in one pool per key: with
  * `sni: host` a server has a pool per name. The budget makes every pool of a server count
  * against one limit: a pool may open only while the server's total is below max-conn; when it is
- * full, an idle connection of another key is given up for a request that is waiting; and a
- * connection that closes in one pool lets the others' queues move.
+ * full, an idle connection of another key is given up for a request whose wait that shortens
+ * (handover-policy.ts); and every release or close in one pool wakes the waiters of every other
+ * pool (`wake`), so no waiter is forgotten. `max-queue` (HAProxy `maxqueue`) bounds the
+ * server's waiters across its keys.
  */
 export class ServerBudget {
   readonly #pools = new Set<BudgetedPool>();
 
-  constructor(public max: number) {}
+  constructor(
+    public max: number,
+    /** pool.max-queue: 0 = unlimited (HAProxy's default). */
+    public maxQueue = 0,
+  ) {}
 
   add(pool: BudgetedPool): void {
     this.#pools.add(pool);
+  }
+
+  remove(pool: BudgetedPool): void {
+    this.#pools.delete(pool);
   }
 
   get open(): number {
@@ -31,19 +43,35 @@ export class ServerBudget {
     return n;
   }
 
+  /** Requests waiting for a connection to this server, every key. */
+  get queued(): number {
+    let n = 0;
+    for (const p of this.#pools) n += p.queueLength;
+    return n;
+  }
+
   hasRoom(): boolean {
     return this.open < this.max;
   }
 
-  /** Make room for `pool` by closing an idle connection of another pool (LRU of the first that has one). */
-  reclaimFor(pool: BudgetedPool): boolean {
-    for (const p of this.#pools) if (p !== pool && p.idleCount > 0 && p.giveUpIdle()) return true;
-    return false;
+  queueFull(): boolean {
+    return this.maxQueue > 0 && this.queued >= this.maxQueue;
   }
 
-  /** A connection of `from` closed: the other pools' waiters may now get one. */
-  freed(from: BudgetedPool): void {
+  /** Make room for `pool` by closing an idle connection of another pool (handover-policy.ts pickDonor). */
+  reclaimFor(pool: BudgetedPool): boolean {
+    const donor = pickDonor(this.#pools, pool);
+    return donor ? donor.giveUpIdle() : false;
+  }
+
+  /** A connection of `from` was released idle or closed: every other pool's waiters look again. */
+  wake(from: BudgetedPool): void {
     if (this.#pools.size < 2) return;
-    for (const p of this.#pools) if (p !== from && p.queueLength > 0) p.serveWaiters();
+    for (const p of [...this.#pools]) if (p !== from && p.queueLength > 0) p.serveWaiters();
+  }
+
+  /** Kept for callers of the old name: a connection of `from` closed. */
+  freed(from: BudgetedPool): void {
+    this.wake(from);
   }
 }
