@@ -12,6 +12,7 @@ export interface PoolCounters {
   queueFull: number; // answered LH_QUEUE_FULL: the server's queue held max-queue waiters
   queueAborted: number; // left the queue because the client aborted
   handovers: number; // closed another key's idle connection to open one of this key (shared budget)
+  handedOver: number; // released connections closed so that an older waiter of a key with no connection could open one
   nameFailures: number; // sni: host: TLS handshakes refused for this name (not the server's health)
   burstWaits: number; // burst policy chose to wait for a busy connection
   burstOpened: number; // … and then opened one anyway because none freed in time
@@ -34,6 +35,7 @@ export function newPoolCounters(): PoolCounters {
     queueFull: 0,
     queueAborted: 0,
     handovers: 0,
+    handedOver: 0,
     nameFailures: 0,
     burstWaits: 0,
     burstOpened: 0,

@@ -5,6 +5,8 @@ export interface BudgetedPool {
   readonly openCount: number;
   readonly idleCount: number;
   readonly queueLength: number;
+  /** enqueuedAt of the oldest waiter; null when none waits. */
+  readonly oldestWaitAt: number | null;
   /** Retire the least recently used idle connection; false when there is none. */
   giveUpIdle(): boolean;
   /** Capacity or an idle connection was freed elsewhere: serve queued requests if possible. */
@@ -62,6 +64,17 @@ export class ServerBudget {
   reclaimFor(pool: BudgetedPool): boolean {
     const donor = pickDonor(this.#pools, pool);
     return donor ? donor.giveUpIdle() : false;
+  }
+
+  /**
+   * Is a waiter of another key, one with no connection at all, older than `than`? Then `from`'s
+   * released connection is closed to make room for it rather than handed to `from`'s own waiter
+   * (handover-policy.ts): a key whose own waiters never run out would otherwise starve a key
+   * that has nothing to wait for.
+   */
+  starvedBefore(from: BudgetedPool, than: number): boolean {
+    for (const p of this.#pools) if (p !== from && p.openCount === 0 && p.oldestWaitAt !== null && p.oldestWaitAt < than) return true;
+    return false;
   }
 
   /** A connection of `from` was released idle or closed: every other pool's waiters look again. */

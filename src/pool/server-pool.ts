@@ -110,6 +110,10 @@ export class ServerPool {
     return this.#waiters.length;
   }
 
+  get oldestWaitAt(): number | null {
+    return this.#waiters.head()?.enqueuedAt ?? null;
+  }
+
   lease(req: LeaseRequest): Promise<Lease> {
     if (this.#closed) return Promise.reject(new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
     if (req.signal?.aborted) return Promise.reject(abortedError());
@@ -214,6 +218,12 @@ export class ServerPool {
       this.#conns.retire(conn, 'above max-conn', 'other');
     } else {
       const waiter = this.#waiters.head();
+      if (waiter && this.#o.budget?.starvedBefore(this, waiter.enqueuedAt)) {
+        // Fairness across keys: an older waiter of a key with no connection gets the room.
+        this.counters.handedOver++;
+        this.#conns.retire(conn, 'closed for an older waiter of a key with no connection', 'other');
+        return;
+      }
       // A released connection goes first to a waiter of its own key (design "Shared budgets
       // hand over by key"), straight to the head of the FIFO queue when it suits it.
       if (waiter && !waiter.req.fresh && conn.uses >= (waiter.req.minUses ?? 0)) {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { ClientRequest } from 'node:http';
 import https from 'node:https';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { until } from '../helpers/until.js';
@@ -11,12 +12,12 @@ import { until } from '../helpers/until.js';
  */
 
 interface Sent {
-  req: https.ClientRequest;
+  req: ClientRequest;
   done: Promise<{ status: number; error: string | undefined }>;
 }
 
 function send(h: Harness, path: string): Sent {
-  let req!: https.ClientRequest;
+  let req!: ClientRequest;
   const done = new Promise<{ status: number; error: string | undefined }>((resolve) => {
     req = https.get({ host: '127.0.0.1', port: h.port, path, agent: false, ca: h.pki.pki.ca.certPem, servername: 'localhost', headers: { host: 'farm.test' } }, (res) => {
       res.resume();
