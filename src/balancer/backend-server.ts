@@ -31,6 +31,8 @@ export interface ServerSnapshot {
   active: number;
   health: (Omit<StateSnapshot, 'state' | 'admin'> & { checks: HealthCheckStats | null }) | null;
   pools: PoolSnapshot[];
+  /** `sni: host`: learned-name pools evicted so far (tls.max-host-pools, or left empty). */
+  hostPoolsEvicted: number;
   counters: ServerCounters;
 }
 
@@ -298,6 +300,7 @@ export class BackendServer {
       active: this.active,
       health: this.farm.health.enabled ? { ...health, checks: this.#checker ? structuredClone(this.#checker.stats) : null } : null,
       pools: this.pools().map((p) => p.snapshot()),
+      hostPoolsEvicted: this.hostPoolsEvicted,
       counters: structuredClone(this.counters),
     };
   }
