@@ -1,5 +1,5 @@
 import type { WarmOutcome } from '../pool/warm-up.js';
-import type { FarmConfig, ServerConfig } from '../config/config-types.js';
+import type { FarmConfig, PoolConfig, ServerConfig } from '../config/config-types.js';
 import type { Logger } from '../core/logger.js';
 import { ServerBudget } from '../pool/server-budget.js';
 import { ServerPool } from '../pool/server-pool.js';
@@ -31,6 +31,8 @@ export interface ServerSnapshot {
   active: number;
   health: (Omit<StateSnapshot, 'state' | 'admin'> & { checks: HealthCheckStats | null }) | null;
   pools: PoolSnapshot[];
+  /** `sni: host`: learned-name pools evicted so far (tls.max-host-pools, or left empty). */
+  hostPoolsEvicted: number;
   counters: ServerCounters;
 }
 
@@ -47,6 +49,10 @@ export class BackendServer {
   active = 0;
   readonly counters: ServerCounters = { requests: 0, requestsOnReused: 0, retries: 0, responses: {}, errors: {} };
   readonly #pools = new Map<string, ServerPool>();
+  /** Pools whose SNI a client chose (`sni: host`), bounded by tls.max-host-pools. */
+  readonly #learned = new Set<ServerPool>();
+  /** Learned-name pools evicted (LRU or empty). */
+  hostPoolsEvicted = 0;
   /** max-conn is per server, across its pool keys. */
   readonly #budget: ServerBudget;
   #machine: ServerStateMachine;
@@ -60,7 +66,7 @@ export class BackendServer {
     private readonly sessions: TlsSessionCache,
     private readonly log: Logger,
   ) {
-    this.#budget = new ServerBudget(config.pool.maxConn);
+    this.#budget = new ServerBudget(config.pool.maxConn, config.pool.maxQueue ?? 0);
     this.#weight = config.weight;
     this.#machine = new ServerStateMachine(farm.health, (c) => this.#onStateChange(c));
     this.#checker = this.#newChecker(farm);
@@ -113,31 +119,77 @@ export class BackendServer {
     return this.farmTls.sniFor(hostHeader, this.config.address.host);
   }
 
-  /** The pool for a given SNI; created on first use (and warmed if min-idle > 0). */
+  /**
+   * The pool for a given SNI; created on first use (and warmed if min-idle > 0, except for names
+   * learned from traffic unless `tls.warm-host-pools`).
+   *
+   * With `sni: host` the names come from clients (issue 11 item 3): the server keeps at most
+   * `tls.max-host-pools` of their pools, least recently used first out. A learned pool is
+   * evicted only while idle (nothing busy, connecting or queued), and pools left with no
+   * connection at all are dropped whenever a new name arrives; when every pool is busy the new
+   * one is created anyway and the set shrinks back as they go idle.
+   */
   pool(sni: string | null): ServerPool {
     const { host, port } = this.config.address;
     const key = `${host}:${port}:${sni ?? ''}:${this.farmTls.identity}`;
+    const learned = this.farmTls.learnsNames && sni !== null;
     let pool = this.#pools.get(key);
-    if (!pool) {
-      pool = new ServerPool({
-        key,
-        host,
-        port,
-        sni,
-        farmTls: this.farmTls,
-        sessions: this.sessions,
-        pool: this.config.pool,
-        budget: this.#budget,
-        connectTimeoutMs: this.farm.timeouts.connect,
-        queueTimeoutMs: this.farm.timeouts.queue,
-        log: this.log,
-      });
-      this.#pools.set(key, pool);
-      this.#budget.add(pool);
-      if (this.state === 'DOWN' || this.state === 'MAINT') pool.setIdleAllowed(false, `server ${this.state}`);
-      else if (this.config.pool.minIdle > 0) pool.warm();
+    if (pool) {
+      if (learned) {
+        // Map order is the LRU order: most recently used last.
+        this.#pools.delete(key);
+        this.#pools.set(key, pool);
+      }
+      return pool;
     }
+    if (learned) this.#evictLearnedPools();
+    pool = new ServerPool({
+      key,
+      host,
+      port,
+      sni,
+      farmTls: this.farmTls,
+      sessions: this.sessions,
+      pool: this.#poolConfig(learned),
+      budget: this.#budget,
+      connectTimeoutMs: this.farm.timeouts.connect,
+      queueTimeoutMs: this.farm.timeouts.queue,
+      log: this.log,
+      learnedName: learned,
+    });
+    this.#pools.set(key, pool);
+    if (learned) this.#learned.add(pool);
+    this.#budget.add(pool);
+    if (this.state === 'DOWN' || this.state === 'MAINT') pool.setIdleAllowed(false, `server ${this.state}`);
+    else if (pool.config.minIdle > 0) pool.warm();
     return pool;
+  }
+
+  /** Pool limits for a pool; a learned name's pool keeps no min-idle unless `tls.warm-host-pools`. */
+  #poolConfig(learned: boolean): PoolConfig {
+    return learned && !this.farmTls.config.warmHostPools ? { ...this.config.pool, minIdle: 0 } : this.config.pool;
+  }
+
+  /** Room for one more learned pool: drop empty ones, then idle ones LRU first, down to max-host-pools - 1. */
+  #evictLearnedPools(): void {
+    const max = this.farmTls.config.maxHostPools ?? 64;
+    const evictable = (p: ServerPool): boolean => p.busyCount === 0 && p.queueLength === 0 && p.snapshot().connecting === 0;
+    for (const [key, p] of this.#pools) {
+      if (this.#learned.has(p) && p.openCount === 0 && evictable(p)) this.#evict(key, p, 'no connection left');
+    }
+    for (const [key, p] of this.#pools) {
+      if (this.#learned.size < max) return;
+      if (this.#learned.has(p) && evictable(p)) this.#evict(key, p, `more than tls.max-host-pools (${max}) names`);
+    }
+  }
+
+  #evict(key: string, p: ServerPool, why: string): void {
+    this.#pools.delete(key);
+    this.#learned.delete(p);
+    this.#budget.remove(p);
+    this.hostPoolsEvicted++;
+    this.log.debug({ server: this.name, pool: key, reason: why }, 'host pool evicted');
+    void p.close();
   }
 
   /**
@@ -177,7 +229,8 @@ export class BackendServer {
     }
     const timeouts = { connectTimeoutMs: farm.timeouts.connect, queueTimeoutMs: farm.timeouts.queue };
     this.#budget.max = config.pool.maxConn;
-    for (const p of this.#pools.values()) p.updateLimits(config.pool, timeouts);
+    this.#budget.maxQueue = config.pool.maxQueue ?? 0;
+    for (const p of this.#pools.values()) p.updateLimits(this.#poolConfig(this.#learned.has(p)), timeouts);
   }
 
   pools(): ServerPool[] {
@@ -247,6 +300,7 @@ export class BackendServer {
       active: this.active,
       health: this.farm.health.enabled ? { ...health, checks: this.#checker ? structuredClone(this.#checker.stats) : null } : null,
       pools: this.pools().map((p) => p.snapshot()),
+      hostPoolsEvicted: this.hostPoolsEvicted,
       counters: structuredClone(this.counters),
     };
   }

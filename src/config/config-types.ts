@@ -45,6 +45,8 @@ export interface PoolConfig {
   purgeInterval: number;
   /** All busy, max-conn not reached: `open` always opens; `adaptive` waits when a busy connection should free sooner than a new one could be set up. */
   burst: 'adaptive' | 'open';
+  /** Waiters per server, every pool key (HAProxy `maxqueue`); 0 or absent = unlimited. */
+  maxQueue?: number;
 }
 
 export interface HealthConfig {
@@ -80,6 +82,12 @@ export interface FarmTlsConfig {
   /** `tls.min-version` (default TLSv1.2) and `tls.ciphers` (default: Node's own list) toward the farm; absent in hand-built configs. */
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
   ciphers?: string | null;
+  /** `sni: host`: pools per server for names learned from traffic (LRU); absent = 64. */
+  maxHostPools?: number;
+  /** `sni: host`: names (`*.domain` = one label) that may be sent; others get 421. null/absent: any. */
+  sniAllow?: string[] | null;
+  /** `sni: host`: learned names' pools warm min-idle too (absent = false). */
+  warmHostPools?: boolean;
 }
 
 export interface ServerConfig {

@@ -4,6 +4,7 @@ import type { FarmTlsConfig } from './config-types.js';
 import { healthSchema } from './health-schema.js';
 import { cipherList } from './cipher-list.js';
 import { hostPort, isHostName } from './host-port.js';
+import { hostPoolsFields } from './host-pools-schema.js';
 import { farmPoolSchema, serverPoolSchema } from './pool-schema.js';
 import { bool, describe, duration, filePath, int, name, need, oneOf, size } from './schema-scalars.js';
 
@@ -58,6 +59,7 @@ export const farmSchema = z.strictObject({
     key: filePath().nullable().default(null),
     'min-version': oneOf(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
     ciphers: cipherList().nullable().default(null),
+    ...hostPoolsFields,
   }).prefault({}),
   pool: farmPoolSchema.prefault({}),
   /** Present (even empty or null) enables health checks. */

@@ -12,6 +12,8 @@ const poolFields = {
   'max-age': duration(0),
   'purge-interval': duration(1),
   burst: z.enum(['adaptive', 'open'], { error: 'must be adaptive or open' }),
+  /** HAProxy `maxqueue`: requests waiting for a connection to one server; 0 = unlimited. */
+  'max-queue': int(0),
 };
 /** `max-idle` stays optional here: it defaults to the effective `max-conn` after the server override. */
 export const farmPoolSchema = z.strictObject({
@@ -24,6 +26,7 @@ export const farmPoolSchema = z.strictObject({
   'max-age': poolFields['max-age'].prefault(0),
   'purge-interval': poolFields['purge-interval'].prefault('5s'),
   burst: poolFields.burst.default('open'),
+  'max-queue': poolFields['max-queue'].default(0),
 });
 export const serverPoolSchema = z.strictObject({
   'max-conn': poolFields['max-conn'].optional(),
@@ -35,4 +38,5 @@ export const serverPoolSchema = z.strictObject({
   'max-age': poolFields['max-age'].optional(),
   'purge-interval': poolFields['purge-interval'].optional(),
   burst: poolFields.burst.optional(),
+  'max-queue': poolFields['max-queue'].optional(),
 });

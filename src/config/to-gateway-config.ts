@@ -18,6 +18,7 @@ function mergePool(farm: FilePool, server: FileServerPool = {}): PoolConfig {
     maxAge: server['max-age'] ?? farm['max-age'],
     purgeInterval: server['purge-interval'] ?? farm['purge-interval'],
     burst: server.burst ?? farm.burst,
+    maxQueue: server['max-queue'] ?? farm['max-queue'],
   };
 }
 
@@ -44,7 +45,11 @@ function toFarm(f: FileFarm): FarmConfig {
     retryOn: f['retry-on'],
     replayBuffer: f['replay-buffer'],
     timeouts: { ...f.timeouts },
-    tls: { ca: f.tls.ca, sni: f.tls.sni ?? { kind: 'address' }, verify: f.tls.verify, cert: f.tls.cert, key: f.tls.key, minVersion: f.tls['min-version'], ciphers: f.tls.ciphers },
+    tls: {
+      ca: f.tls.ca, sni: f.tls.sni ?? { kind: 'address' }, verify: f.tls.verify, cert: f.tls.cert, key: f.tls.key,
+      minVersion: f.tls['min-version'], ciphers: f.tls.ciphers,
+      maxHostPools: f.tls['max-host-pools'], sniAllow: f.tls['sni-allow'], warmHostPools: f.tls['warm-host-pools'],
+    },
     pool: mergePool(f.pool),
     health: toHealth(f.health),
     servers: f.servers.map((s) => ({

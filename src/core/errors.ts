@@ -7,6 +7,9 @@ export type ErrorCode =
   | 'LH_CONNECT_FAILED' // TCP connect or TLS handshake to a server failed
   | 'LH_CONNECT_TIMEOUT'
   | 'LH_QUEUE_TIMEOUT' // waited timeouts.queue for a connection
+  | 'LH_QUEUE_FULL' // the server's queue holds pool.max-queue requests already (HAProxy maxqueue): 503 at once
+  | 'LH_MISDIRECTED' // sni: host and the request's Host is outside tls.sni-allow: 421, never sent (RFC 9110 §15.5.20)
+  | 'LH_TLS_NAME_REFUSED' // sni: host: the TLS handshake for the client's name failed (no certificate for it): the name's fault, not the server's
   | 'LH_NO_SERVER' // no server is usable in the farm
   | 'LH_CONN_CLOSED_BEFORE_RESPONSE' // reused or fresh connection failed before any response byte
   | 'LH_SERVER_TIMEOUT' // timeouts.server elapsed waiting for the server

@@ -61,12 +61,24 @@ export class BackendConnection {
     this.socket = socket;
     this.info = info;
     let handedOver = false;
+    // Pingora's rule from the moment the connection is ready (issue 11 item 5): until undici
+    // takes the socket (at the first request) nothing reads it, so a byte or FIN the server sends
+    // to a warm connection would lie unseen and fail the first request. A 'readable' listener
+    // keeps the socket paused (nothing is consumed) and fires on the first byte or on EOF.
+    const unusedWatch = (): void => {
+      if (handedOver || this.state === 'closed') return;
+      this.closeReason ||= socket.readableLength > 0 ? 'server sent bytes on an unused connection' : 'server closed an unused connection';
+      this.transition('closed', this.closeReason);
+    };
+    socket.on('readable', unusedWatch);
     this.client = new Client(origin, {
       // `http:` origin on purpose: undici compares request.servername with its own for `https:`
       // origins and reconnects when a Host differs; TLS is already done by the pool.
       connect: (_opts, cb) => {
         const give = handedOver ? null : socket;
         handedOver = true;
+        // undici installs its own 'readable' listener (client-h1 connectH1) right after cb.
+        socket.removeListener('readable', unusedWatch);
         // undici expects the callback asynchronously.
         queueMicrotask(() => {
           if (give && !give.destroyed) cb(null, give as never);
@@ -93,6 +105,8 @@ export class BackendConnection {
       this.closeReason ||= this.state === 'idle' ? 'server closed idle connection' : 'server closed';
     });
     this.lastUsedAt = performance.now();
+    // Closed between the handshake and now (its 'close' already fired): never hand it out.
+    if (socket.destroyed) this.transition('closed', this.closeReason || 'closed right after the handshake');
   }
 
   /**

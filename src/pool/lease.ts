@@ -12,6 +12,11 @@ export interface LeaseRequest {
   idempotent: boolean;
   /** Only idle connections that completed at least this many exchanges (`http-reuse aggressive`: 2). */
   minUses?: number;
+  /**
+   * The client's request: aborted, it leaves the queue at once (rejected LH_CLIENT_ABORTED) and
+   * never takes a connection (issue 11 item 6).
+   */
+  signal?: AbortSignal;
 }
 
 export interface Lease {

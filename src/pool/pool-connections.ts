@@ -1,6 +1,6 @@
 import type { PoolConfig } from '../config/config-types.js';
 import { LonghaulError } from '../core/errors.js';
-import { connectTls } from '../tls/connect-tls.js';
+import { connectTls, TlsHandshakeError } from '../tls/connect-tls.js';
 import type { FarmTls } from '../tls/farm-tls.js';
 import type { TlsSessionCache } from '../tls/tls-session-cache.js';
 import { BackendConnection, type ConnState } from './backend-connection.js';
@@ -20,6 +20,12 @@ export interface PoolTarget {
   sessions: TlsSessionCache;
   connectTimeoutMs: number;
   pool: PoolConfig;
+  /**
+   * The SNI is a name a client chose (`sni: host`): a failed TLS handshake is that name's fault
+   * (the server has no certificate for it), LH_TLS_NAME_REFUSED, counted in this pool's
+   * `nameFailures`, never in the server's health (issue 11 item 3).
+   */
+  learnedName?: boolean;
 }
 
 /** What the lifecycle bookkeeping tells its pool. */
@@ -66,8 +72,12 @@ export class PoolConnections {
         return conn;
       },
       (err: Error) => {
-        this.counters.connectFailures++;
         conn.transition('closed', err.message);
+        if (o.learnedName && err instanceof TlsHandshakeError) {
+          this.counters.nameFailures++;
+          throw new LonghaulError('LH_TLS_NAME_REFUSED', `${o.host}:${o.port} refused the TLS handshake for ${o.sni}: ${err.message}`, { cause: err });
+        }
+        this.counters.connectFailures++;
         throw err;
       },
     );

@@ -9,6 +9,11 @@ export interface PoolCounters {
   leasesReused: number;
   queued: number;
   queueTimeouts: number;
+  queueFull: number; // answered LH_QUEUE_FULL: the server's queue held max-queue waiters
+  queueAborted: number; // left the queue because the client aborted
+  handovers: number; // closed another key's idle connection to open one of this key (shared budget)
+  handedOver: number; // released connections closed so that an older waiter of a key with no connection could open one
+  nameFailures: number; // sni: host: TLS handshakes refused for this name (not the server's health)
   burstWaits: number; // burst policy chose to wait for a busy connection
   burstOpened: number; // … and then opened one anyway because none freed in time
   retiredByServer: number; // server sent Connection: close or closed the socket
@@ -27,6 +32,11 @@ export function newPoolCounters(): PoolCounters {
     leasesReused: 0,
     queued: 0,
     queueTimeouts: 0,
+    queueFull: 0,
+    queueAborted: 0,
+    handovers: 0,
+    handedOver: 0,
+    nameFailures: 0,
     burstWaits: 0,
     burstOpened: 0,
     retiredByServer: 0,

@@ -8,6 +8,7 @@ import type { TlsSessionCache } from '../tls/tls-session-cache.js';
 import type { BackendConnection } from './backend-connection.js';
 import { burstPatience } from './burst-policy.js';
 import { DemandTracker } from './demand-tracker.js';
+import { handoverPatience } from './handover-policy.js';
 import { purgeCount } from './idle-policy.js';
 import type { Lease, LeaseRequest } from './lease.js';
 import { LeaseQueue } from './lease-queue.js';
@@ -33,6 +34,8 @@ export interface ServerPoolOptions {
   connectTimeoutMs: number;
   queueTimeoutMs: number;
   log: Logger;
+  /** The SNI was learned from a request's Host (PoolTarget.learnedName). */
+  learnedName?: boolean;
 }
 
 export type { Lease, LeaseRequest } from './lease.js';
@@ -107,27 +110,50 @@ export class ServerPool {
     return this.#waiters.length;
   }
 
+  get oldestWaitAt(): number | null {
+    return this.#waiters.head()?.enqueuedAt ?? null;
+  }
+
   lease(req: LeaseRequest): Promise<Lease> {
     if (this.#closed) return Promise.reject(new LonghaulError('LH_POOL_CLOSED', `pool ${this.key} is closed`));
+    if (req.signal?.aborted) return Promise.reject(abortedError());
     const started = performance.now();
     const conn = this.#takeIdle(req);
     if (conn) return Promise.resolve(this.#leaseOf(conn, started, 0));
     if (this.#hasRoom()) {
       const patience = req.fresh || this.#o.pool.burst === 'open' ? null : this.#burstPatience(started);
       if (patience === null) return this.#openFor(started);
-      return this.#enqueue(req, started, patience);
+      return this.#enqueue(req, started, patience, false);
     }
-    // At max-conn, and the idle connections left (if any) do not suit this request (unproven for
-    // a POST, not fresh, not reused enough): replace the least recently used one.
-    if (this.#replaceIdle()) return this.#openFor(started);
-    return this.#enqueue(req, started, null);
+    // At max-conn, and the idle connections left here (if any) do not suit this request
+    // (unproven for a POST, not fresh, not reused enough): replace the least recently used one.
+    if (this.giveUpIdle()) return this.#openFor(started);
+    // The server's budget is full with other keys' connections: take one of their idle ones only
+    // when that shortens the wait (handover-policy.ts); otherwise wait for one of our own.
+    if (this.#o.budget && this.openCount < this.#o.pool.maxConn) {
+      const patience = this.#handoverPatience(started);
+      if (patience === null && this.#waiters.length === 0 && this.#o.budget.reclaimFor(this)) {
+        this.counters.handovers++;
+        return this.#openFor(started);
+      }
+      return this.#enqueue(req, started, patience, patience === null);
+    }
+    return this.#enqueue(req, started, null, false);
   }
 
   /**
-   * Wait in the FIFO queue. With `patience` (burst policy), a waiter still queued after that long
-   * gets a new connection if max-conn allows; every waiter fails after timeouts.queue.
+   * Wait in the FIFO queue. With `patience` (burst and hand-over policies), a waiter still queued
+   * after that long gets a new connection if max-conn allows, or else takes another key's idle
+   * one, or else becomes `impatient` (the next wake-up may take one over); every waiter fails
+   * after timeouts.queue, and leaves at once when its client aborts. A server queue already
+   * holding pool.max-queue waiters (every key) answers LH_QUEUE_FULL at once (HAProxy maxqueue).
    */
-  #enqueue(req: LeaseRequest, started: number, patience: number | null): Promise<Lease> {
+  #enqueue(req: LeaseRequest, started: number, patience: number | null, impatient: boolean): Promise<Lease> {
+    const maxQueue = this.#o.pool.maxQueue ?? 0;
+    if (this.#o.budget ? this.#o.budget.queueFull() : maxQueue > 0 && this.#waiters.length >= maxQueue) {
+      this.counters.queueFull++;
+      return Promise.reject(new LonghaulError('LH_QUEUE_FULL', `queue of ${this.#o.host}:${this.#o.port} is full (max-queue ${maxQueue})`));
+    }
     this.counters.queued++;
     if (patience !== null) this.counters.burstWaits++;
     return this.#waiters.add(
@@ -140,12 +166,28 @@ export class ServerPool {
       },
       patience,
       (w) => {
-        if (!this.#hasRoom()) return;
-        this.#waiters.take(w);
-        this.counters.burstOpened++;
-        this.#openFor(started).then(w.resolve, w.reject);
+        if (this.#closed) return;
+        if (this.#hasRoom()) {
+          this.#waiters.take(w);
+          this.counters.burstOpened++;
+          this.#openFor(started).then(w.resolve, w.reject);
+          return;
+        }
+        w.impatient = true;
+        this.serveWaiters();
       },
+      (w) => {
+        this.counters.queueAborted++;
+        w.reject(abortedError());
+      },
+      impatient,
     );
+  }
+
+  #handoverPatience(now: number): number | null {
+    const leasedAt: number[] = [];
+    for (const c of this.#conns.all) if (c.state === 'busy' || c.state === 'connecting') leasedAt.push(c.state === 'busy' ? c.leasedAt : now);
+    return handoverPatience(this.demand, leasedAt, this.#waiters.length, now);
   }
 
   #burstPatience(now: number): number | null {
@@ -176,7 +218,14 @@ export class ServerPool {
       this.#conns.retire(conn, 'above max-conn', 'other');
     } else {
       const waiter = this.#waiters.head();
-      // Handed straight to the head of the FIFO queue when it suits it (it was just proven).
+      if (waiter && this.#o.budget?.starvedBefore(this, waiter.enqueuedAt)) {
+        // Fairness across keys: an older waiter of a key with no connection gets the room.
+        this.counters.handedOver++;
+        this.#conns.retire(conn, 'closed for an older waiter of a key with no connection', 'other');
+        return;
+      }
+      // A released connection goes first to a waiter of its own key (design "Shared budgets
+      // hand over by key"), straight to the head of the FIFO queue when it suits it.
       if (waiter && !waiter.req.fresh && conn.uses >= (waiter.req.minUses ?? 0)) {
         this.#waiters.take(waiter);
         this.#markLeased(conn);
@@ -190,6 +239,9 @@ export class ServerPool {
       conn.transition('idle', 'released');
     }
     this.serveWaiters();
+    // Every release wakes the waiters of every key of the server: one of them may take this
+    // idle connection over when its wait is the longer one (a close wakes them via `freed`).
+    this.#o.budget?.wake(this);
   }
 
   /**
@@ -309,7 +361,11 @@ export class ServerPool {
     });
   }
 
-  /** Serve queued requests while idle connections or capacity allow (here, or freed in another pool of the server). */
+  /**
+   * Serve queued requests, oldest first, while an idle connection of this key, capacity, or (for
+   * an impatient waiter, or when waiting no longer pays) another key's idle connection allows.
+   * Runs on every release and close of any pool of the server (ServerBudget.wake).
+   */
   serveWaiters(): void {
     while (this.#waiters.length > 0 && !this.#closed) {
       const w = this.#waiters.head()!;
@@ -319,7 +375,13 @@ export class ServerPool {
         w.resolve(this.#leaseOf(conn, w.enqueuedAt, 0));
         continue;
       }
-      if (!this.#hasRoom() && !this.#replaceIdle()) return;
+      if (!this.#hasRoom() && !this.giveUpIdle()) {
+        const budget = this.#o.budget;
+        if (!budget || this.openCount >= this.#o.pool.maxConn) return;
+        if (!w.impatient && this.#handoverPatience(performance.now()) !== null) return;
+        if (!budget.reclaimFor(this)) return;
+        this.counters.handovers++;
+      }
       this.#waiters.take(w);
       this.#openFor(w.enqueuedAt).then(w.resolve, w.reject);
     }
@@ -328,15 +390,6 @@ export class ServerPool {
   /** max-conn counts this pool's connections and, through the budget, the server's other pools'. */
   #hasRoom(): boolean {
     return this.openCount < this.#o.pool.maxConn && (this.#o.budget?.hasRoom() ?? true);
-  }
-
-  /**
-   * At max-conn: retire the least recently used idle connection to make room for a new one —
-   * this pool's own, or (server budget full) one of another pool of the same server.
-   */
-  #replaceIdle(): boolean {
-    if (this.openCount < this.#o.pool.maxConn && this.#o.budget?.reclaimFor(this)) return true;
-    return this.giveUpIdle();
   }
 
   /** Retire the least recently used shared idle connection (the server budget asks this). */
@@ -361,4 +414,8 @@ export class ServerPool {
     this.demand.resetPeak(busy);
     return close;
   }
+}
+
+function abortedError(): LonghaulError {
+  return new LonghaulError('LH_CLIENT_ABORTED', 'client went away while its request waited for a connection');
 }

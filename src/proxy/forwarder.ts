@@ -87,6 +87,15 @@ export class Forwarder {
     const idempotent = isIdempotent(req.method, req.headers);
     const body = req.body ? new ReplayBody(req.body, cfg.replayBuffer) : null;
     const host = req.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
+    // `sni: host` with tls.sni-allow: a name outside the list is never sent (issue 11 item 3).
+    if (!farm.tls.hostAllowed(host)) {
+      j.status = sendErrorResponse(sink, 421, 'LH_MISDIRECTED');
+      j.error = 'LH_MISDIRECTED';
+      return this.#logAccess(req, j);
+    }
+    // A client that goes away while its request waits for a connection leaves the queue at once.
+    const abort = new AbortController();
+    sink.onAbort(() => abort.abort());
     const headers = upstreamRequestHeaders(req.headers, { remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null, forwarded: req.forwardedFor });
     // http-reuse / private connections (design "Pool rules"): what this request may ride.
     const reuse = reuseConstraints(cfg.httpReuse, req.client.requests <= 1);
@@ -140,7 +149,7 @@ export class Forwarder {
         const pool = server.pool(server.sniFor(host));
         const own = fresh ? null : await this.#privates.lease(req.client, pool);
         endTurn = own?.done ?? null;
-        lease = own?.lease ?? (await pool.lease({ fresh: fresh || reuse.fresh, idempotent, minUses: reuse.minUses }));
+        lease = own?.lease ?? (await pool.lease({ fresh: fresh || reuse.fresh, idempotent, minUses: reuse.minUses, signal: abort.signal }));
         reused = lease.reused;
         j.reused = reused;
         j.queueMs += lease.queueMs;
@@ -197,7 +206,7 @@ export class Forwarder {
           j.status = sendErrorResponse(sink, code === 'LH_SERVER_TIMEOUT' ? 504 : 502, j.error);
           return this.#logAccess(req, j);
         } else {
-          const status = code === 'LH_CLIENT_BAD_REQUEST' ? 400 : code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_POOL_CLOSED' ? 503 : 502;
+          const status = code === 'LH_CLIENT_BAD_REQUEST' ? 400 : code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_QUEUE_FULL' || code === 'LH_POOL_CLOSED' ? 503 : 502;
           j.status = sendErrorResponse(sink, status, code);
           return this.#logAccess(req, j);
         }

@@ -62,6 +62,8 @@ export function classifyFailure(f: FailedAttempt, on: RetryOn): 'stale' | 'count
   if (f.bodyLost) return null;
   switch (f.code) {
     case 'LH_QUEUE_TIMEOUT':
+    case 'LH_QUEUE_FULL': // 503 at once (HAProxy maxqueue; issue 11 item 6)
+    case 'LH_TLS_NAME_REFUSED': // the client's name, not the server: another server would refuse it too
     case 'LH_CLIENT_BAD_REQUEST': // the client's input: no server would take it (issue 11 item 2)
       return null;
     case 'LH_POOL_CLOSED':

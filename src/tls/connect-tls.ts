@@ -32,6 +32,18 @@ export interface TlsConnectOptions {
  * LH_CONNECT_FAILED / LH_CONNECT_TIMEOUT. New sessions (TLS 1.3 tickets arrive after the
  * handshake) are stored for the next connection of the same key.
  */
+/**
+ * The TCP connection was made and the TLS handshake (or certificate verification) failed: code
+ * LH_CONNECT_FAILED, told apart by class. With `sni: host` this is how a name the server has no
+ * certificate for shows (issue 11 item 3): the pool counts it against the name, not the server.
+ */
+export class TlsHandshakeError extends LonghaulError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LH_CONNECT_FAILED', message, options);
+    this.name = 'TlsHandshakeError';
+  }
+}
+
 export function connectTls(opts: TlsConnectOptions): Promise<TlsConnectResult> {
   const key = TlsSessionCache.key(opts.host, opts.port, opts.sni);
   const started = performance.now();
@@ -52,31 +64,53 @@ export function connectTls(opts: TlsConnectOptions): Promise<TlsConnectResult> {
     const timer = setTimeout(() => {
       fail(new LonghaulError('LH_CONNECT_TIMEOUT', `connect to ${opts.host}:${opts.port} timed out after ${opts.timeoutMs} ms`));
     }, opts.timeoutMs);
-    const onError = (err: Error) => {
-      fail(new LonghaulError('LH_CONNECT_FAILED', `connect to ${opts.host}:${opts.port} failed: ${err.message}`, { cause: err }));
-    };
+    let settled = false;
+    let tcpConnected = false;
+    socket.once('connect', () => (tcpConnected = true));
+    // One error listener for the socket's whole life (design "Faults": no uncaught exception):
+    // before the result is handed out it fails the connect; afterwards (the TLS 1.3 ticket wait,
+    // issue 11 item 4, and every later moment) the owner's own listeners see the error and the
+    // socket's 'close'; this one only keeps an `error` event from ever being unhandled.
+    socket.on('error', (err: Error) => {
+      if (settled) return;
+      if (tcpConnected) fail(new TlsHandshakeError(`TLS handshake with ${opts.host}:${opts.port} failed: ${err.message}`, { cause: err }));
+      else fail(new LonghaulError('LH_CONNECT_FAILED', `connect to ${opts.host}:${opts.port} failed: ${err.message}`, { cause: err }));
+    });
     const fail = (err: LonghaulError) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      socket.removeListener('error', onError);
-      socket.on('error', () => {});
       socket.destroy();
       // A session that fails verification or handshake must not be offered again.
       opts.sessions.delete(key);
       reject(err);
     };
-    socket.once('error', onError);
+    const succeed = (result: TlsConnectResult): void => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
     let gotSession = false;
     socket.once('session', () => (gotSession = true));
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      socket.removeListener('error', onError);
       const result = { socket, resumed: socket.isSessionReused(), setupMs: performance.now() - started };
-      if (!opts.awaitSession || gotSession || socket.getProtocol() !== 'TLSv1.3') return resolve(result);
-      const wait = setTimeout(() => resolve(result), Math.min(1000, Math.max(50, result.setupMs)));
-      socket.once('session', () => {
+      if (!opts.awaitSession || gotSession || socket.getProtocol() !== 'TLSv1.3') return succeed(result);
+      // Waiting for the ticket: a reset or FIN now fails this connect (the socket is dead before
+      // anyone used it), instead of handing out a closed socket.
+      const wait = setTimeout(() => succeed(result), Math.min(1000, Math.max(50, result.setupMs)));
+      const onSession = (): void => {
         clearTimeout(wait);
-        resolve(result);
-      });
+        socket.removeListener('close', onClose);
+        succeed(result);
+      };
+      const onClose = (): void => {
+        clearTimeout(wait);
+        socket.removeListener('session', onSession);
+        fail(new LonghaulError('LH_CONNECT_FAILED', `connection to ${opts.host}:${opts.port} closed right after the handshake`));
+      };
+      socket.once('session', onSession);
+      socket.once('close', onClose);
     });
   });
 }

@@ -16,6 +16,13 @@ export interface FarmTls {
   readonly identity: string;
   /** SNI for a request to a server: fixed name, the request's Host, the server's host name, or none. */
   sniFor(hostHeader: string | undefined, serverHost: string): string | null;
+  /** True when the SNI comes from the request's Host (`sni: host`): pools are learned from traffic. */
+  readonly learnsNames: boolean;
+  /**
+   * `sni: host` with `tls.sni-allow`: may this Host's name be sent? False = answer 421 locally
+   * (RFC 9110 §15.5.20), never send it. No Host or an IP literal sends no SNI: always allowed.
+   */
+  hostAllowed(hostHeader: string | undefined): boolean;
 }
 
 export function createFarmTls(config: FarmTlsConfig): FarmTls {
@@ -30,11 +37,18 @@ export function createFarmTls(config: FarmTlsConfig): FarmTls {
   // The client certificate is part of the pool key by content (its SHA-256), not by file name.
   const clientCert = cert ? new X509Certificate(cert).fingerprint256 : 'none';
   const identity = `ca=${config.ca ?? 'system'};verify=${config.verify};cert=${clientCert};alpn=http/1.1`;
-  return {
+  const allow = config.sni.kind === 'host' && config.sniAllow ? config.sniAllow.map((n) => n.toLowerCase()) : null;
+  const farmTls: FarmTls = {
     context,
     verify: config.verify,
     config,
     identity,
+    learnsNames: config.sni.kind === 'host',
+    hostAllowed(hostHeader) {
+      if (!allow) return true;
+      const name = farmTls.sniFor(hostHeader, '');
+      return name === null || allow.some((a) => nameMatches(a, name));
+    },
     sniFor(hostHeader, serverHost) {
       switch (config.sni.kind) {
         case 'fixed':
@@ -52,6 +66,14 @@ export function createFarmTls(config: FarmTlsConfig): FarmTls {
       }
     },
   };
+  return farmTls;
+}
+
+/** `*.example.com` matches exactly one label more (a.example.com, not a.b.example.com nor example.com). */
+function nameMatches(pattern: string, name: string): boolean {
+  if (!pattern.startsWith('*.')) return pattern === name;
+  const dot = name.indexOf('.');
+  return dot > 0 && name.slice(dot + 1) === pattern.slice(2);
 }
 
 /**

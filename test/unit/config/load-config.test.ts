@@ -27,7 +27,7 @@ farms:
 `;
 
 const DEFAULT_POOL: PoolConfig = {
-  maxConn: 12, maxIdle: 12, minIdle: 0, idleTimeout: 290_000, provenWindow: 2_000, maxReuse: 0, maxAge: 0, purgeInterval: 5_000, burst: 'open',
+  maxConn: 12, maxIdle: 12, minIdle: 0, idleTimeout: 290_000, provenWindow: 2_000, maxReuse: 0, maxAge: 0, purgeInterval: 5_000, burst: 'open', maxQueue: 0,
 };
 
 t.test('a minimal config gets every documented default', async (t) => {
@@ -58,7 +58,7 @@ t.test('a minimal config gets every documented default', async (t) => {
       retryOn: ['conn-failure', 'empty-response'],
       replayBuffer: 65_536,
       timeouts: { connect: 5_000, server: 60_000, queue: 10_000 },
-      tls: { ca: null, sni: { kind: 'address' }, verify: true, cert: null, key: null },
+      tls: { ca: null, sni: { kind: 'address' }, verify: true, cert: null, key: null, maxHostPools: 64, sniAllow: null, warmHostPools: false },
       pool: DEFAULT_POOL,
       health: {
         enabled: false, path: '/health', method: 'GET', expectStatus: 200,
@@ -126,8 +126,8 @@ farms:
   const [a, b, cc] = c.farms[0]!.servers;
   t.same(c.listeners[0]!.bind, { host: '::1', port: 0 });
   t.same(a!.address, { host: '2001:db8::1', port: 443 });
-  t.strictSame(a!.pool, { maxConn: 4, maxIdle: 4, minIdle: 1, idleTimeout: 60_000, provenWindow: 2_000, maxReuse: 0, maxAge: 3_600_000, purgeInterval: 5_000, burst: 'open' });
-  t.strictSame(b!.pool, { maxConn: 30, maxIdle: 30, minIdle: 1, idleTimeout: 60_000, provenWindow: 500, maxReuse: 0, maxAge: 3_600_000, purgeInterval: 5_000, burst: 'open' });
+  t.strictSame(a!.pool, { maxConn: 4, maxIdle: 4, minIdle: 1, idleTimeout: 60_000, provenWindow: 2_000, maxReuse: 0, maxAge: 3_600_000, purgeInterval: 5_000, burst: 'open', maxQueue: 0 });
+  t.strictSame(b!.pool, { maxConn: 30, maxIdle: 30, minIdle: 1, idleTimeout: 60_000, provenWindow: 500, maxReuse: 0, maxAge: 3_600_000, purgeInterval: 5_000, burst: 'open', maxQueue: 0 });
   t.same(cc!.pool, { ...a!.pool, maxIdle: 2 });
   t.same(c.farms[0]!.pool, a!.pool);
 });
