@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DEFAULT_LISTENER_CIPHERS } from '../../../src/core/client-access-policy.js';
 import t, { type Test } from 'tap';
 import type { GatewayConfig, PoolConfig } from '../../../src/config/config-types.js';
 import { formatIssues, loadConfigFile, loadConfigText } from '../../../src/config/load-config.js';
@@ -40,7 +41,11 @@ t.test('a minimal config gets every documented default', async (t) => {
       name: 'clients',
       bind: { host: '127.0.0.1', port: 8443 },
       engine: 'node',
-      tls: { cert: join(dir, 'certs/gateway.crt'), key: join(dir, 'certs/gateway.key'), sniCerts: [] },
+      tls: {
+        cert: join(dir, 'certs/gateway.crt'), key: join(dir, 'certs/gateway.key'), sniCerts: [],
+        minVersion: 'TLSv1.2', ciphers: DEFAULT_LISTENER_CIPHERS, clientCa: null, verify: 'required', subjectHeader: null,
+      },
+      access: { allow: null, maxConn: 2000 },
       farm: 'api',
       timeouts: { client: 30_000, httpRequest: 10_000, httpKeepAlive: 10_000 },
       forwardedFor: { mode: 'replace' },
@@ -58,7 +63,7 @@ t.test('a minimal config gets every documented default', async (t) => {
       retryOn: ['conn-failure', 'empty-response'],
       replayBuffer: 65_536,
       timeouts: { connect: 5_000, server: 60_000, queue: 10_000 },
-      tls: { ca: null, sni: { kind: 'address' }, verify: true, cert: null, key: null, maxHostPools: 64, sniAllow: null, warmHostPools: false },
+      tls: { ca: null, sni: { kind: 'address' }, verify: true, cert: null, key: null, minVersion: 'TLSv1.2', ciphers: null, maxHostPools: 64, sniAllow: null, warmHostPools: false },
       pool: DEFAULT_POOL,
       health: {
         enabled: false, path: '/health', method: 'GET', expectStatus: 200,
