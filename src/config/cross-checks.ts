@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { formatKeyPath, type KeyPath } from './key-path.js';
 import { NAME } from './schema-scalars.js';
+import { checkFarmDiscovery } from './discover-schema.js';
 
 type Ctx = z.RefinementCtx;
 const rec = (v: unknown): Record<string, unknown> | undefined =>
@@ -68,6 +69,7 @@ function checkPoolLimits(layers: Array<[Limit['from'], Record<string, unknown> |
 }
 
 function checkFarm(farm: Record<string, unknown>, path: KeyPath, ctx: Ctx): void {
+  checkFarmDiscovery(farm, path, ctx);
   const servers = list(farm.servers);
   uniqueNames(servers, [...path, 'servers'], 'server', ctx);
   const farmPool = rec(farm.pool);
