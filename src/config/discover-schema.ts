@@ -78,7 +78,8 @@ export function checkFarmDiscovery(farm: Record<string, unknown>, path: KeyPath,
     if (type === 'SRV' && typeof discover.name === 'string' && !/^_[^.]+\._(tcp|udp)\./i.test(discover.name))
       report([...path, 'discover', 'name'], `"${discover.name}" is not an SRV name (expected _service._tcp.${discover.name})`);
   }
-  const sni = rec(farm.tls)?.sni;
-  if (farm['host-header'] === 'sni' && sni === 'none')
+  // Parsed values ({kind}) where their own schema succeeded, raw ones elsewhere.
+  const kind = (v: unknown): unknown => rec(v)?.kind ?? v;
+  if (kind(farm['host-header']) === 'sni' && kind(rec(farm.tls)?.sni) === 'none')
     report([...path, 'host-header'], `sni copies the connection's SNI into Host, but ${formatKeyPath([...path, 'tls', 'sni'])} is none (use keep or a host name)`);
 }
