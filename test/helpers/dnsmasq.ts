@@ -16,6 +16,8 @@ export interface Dnsmasq {
   setRecords(lines: string[]): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Extra dnsmasq arguments (e.g. `--srv-host=…`), read by the next start(). */
+  extra: string[];
 }
 
 export function dnsmasqMissing(): string | false {
@@ -34,16 +36,17 @@ function freeUdpPort(): Promise<number> {
   });
 }
 
-export async function startDnsmasq(initial: string[]): Promise<Dnsmasq> {
+export async function startDnsmasq(initial: string[], extra: string[] = []): Promise<Dnsmasq> {
   const dir = mkdtempSync(path.join(tmpdir(), 'longhaul-dns-'));
   const hosts = path.join(dir, 'hosts');
   writeFileSync(hosts, initial.join('\n') + '\n');
   const port = await freeUdpPort();
   let child: ChildProcess | null = null;
+  const self = { extra };
   const start = async (): Promise<void> => {
     const c = spawn(
       'dnsmasq',
-      ['--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', `--addn-hosts=${hosts}`, '--local=/test/', '--local-ttl=1', '--log-facility=-', '--conf-file=/dev/null', '--user=', '--pid-file='],
+      ['--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts', `--addn-hosts=${hosts}`, '--local=/test/', '--local-ttl=1', '--log-facility=-', '--conf-file=/dev/null', '--user=', '--pid-file=', ...self.extra],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child = c;
@@ -77,6 +80,12 @@ export async function startDnsmasq(initial: string[]): Promise<Dnsmasq> {
   };
   await start();
   return {
+    get extra() {
+      return self.extra;
+    },
+    set extra(v: string[]) {
+      self.extra = v;
+    },
     port,
     address: `127.0.0.1:${port}`,
     start,
