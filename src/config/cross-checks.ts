@@ -78,6 +78,8 @@ function checkFarm(farm: Record<string, unknown>, path: KeyPath, ctx: Ctx): void
     const pool = rec(rec(server)?.pool);
     if (pool) checkPoolLimits([['server', pool], ['farm', farmPool]], 'server', [...path, 'servers', i, 'pool'], ctx);
   });
+  const discoverPool = rec(rec(farm.discover)?.pool);
+  if (discoverPool) checkPoolLimits([['server', discoverPool], ['farm', farmPool]], 'server', [...path, 'discover', 'pool'], ctx);
   const tls = rec(farm.tls);
   if (tls && (tls.cert == null) !== (tls.key == null)) {
     const missing = tls.cert == null ? 'cert' : 'key';

@@ -72,7 +72,7 @@ farms:
     host-header: sni
     request-headers: { set: { "Bad Name": x, Host: y, X-Ok: "a\\r\\nInjected: 1" }, remove: [Connection, X-Forwarded-For] }
     response-headers: { add: { Content-Length: "5" } }
-    discover: { name: "not a name", type: A, every: 0, max-servers: 0, resolvers: [dns.example.net] }
+    discover: { name: "not a name", type: A, every: 0, max-servers: 0, resolvers: [dns.example.net], pool: { max-conn: 2, min-idle: 3 } }
   - name: other
     tls: { ca: ca.pem }
     discover: { name: api.example.net, type: SRV }
@@ -94,6 +94,7 @@ farms:
   t.match(at('farms[0].discover.max-servers'), /from 1 to 256/);
   t.match(at('farms[0].discover.resolvers[0]'), /no host names/);
   t.match(at('farms[0].discover.port'), /required for type A/);
+  t.match(at('farms[0].discover.pool.min-idle'), /must be <= max-conn \(2\)/);
   t.match(at('farms[1].discover.name'), /not an SRV name/);
   t.match(at('farms[2].servers'), /at least one server \(or add discover/);
 });
