@@ -78,3 +78,28 @@ t.test('SRV: ports and weights from the records, higher priority = backup; reloa
   t.same(f().servers.map((s) => s.name), ['fixed']);
   t.equal(f().discoverySnapshot(), null);
 });
+
+t.test('AAAA: a server found by its IPv6 address (::1) serves', { skip: missing }, async (t) => {
+  const pki = await pkiFiles();
+  const server = await startFarmServer({ name: 'v6', host: '::1', port: 0, cert: pki.pki.farm.certPem, key: pki.pki.farm.keyPem });
+  const dns = await startDnsmasq(['::1 api6.test', '127.0.0.2 api6.test']);
+  const discover: DiscoverConfig = { name: 'api6.test', port: server.port, type: 'AAAA', every: 150, maxServers: 8, resolvers: [dns.address], timeout: 300, weight: 1, pool: poolConfig() };
+  const gw = await Gateway.start(gatewayConfig([listenerConfig('farm', pki.gatewayCert, pki.gatewayKey)], [farmConfig('farm', pki.caFile, [], { discover })]), silentLogger);
+  const client = new Pool(`https://127.0.0.1:${gw.listeners[0]!.port}`, { connections: 2, connect: { ca: pki.pki.ca.certPem, servername: 'localhost' } });
+  t.teardown(async () => {
+    await client.close().catch(() => {});
+    await gw.stop();
+    await dns.stop();
+    await server.close();
+  });
+  await until(() => gw.farms.get('farm')!.servers.length === 1, 'one AAAA server');
+  t.same(gw.farms.get('farm')!.servers.map((s) => s.name), [`[::1]:${server.port}`], 'the A record is not used; named [v6]:port');
+  const statuses: Record<number, number> = {};
+  for (let i = 0; i < 10; i++) {
+    const r = await client.request({ method: 'GET', path: '/hello', headers: { host: 'localhost' } });
+    await r.body.text();
+    statuses[r.statusCode] = (statuses[r.statusCode] ?? 0) + 1;
+  }
+  t.same(statuses, { 200: 10 });
+  t.equal(server.stats.requests, 10);
+});
