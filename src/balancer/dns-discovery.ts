@@ -1,7 +1,6 @@
 import { Resolver } from 'node:dns/promises';
 import type { DiscoverConfig } from '../config/config-types.js';
 import type { Logger } from '../core/logger.js';
-import { authority } from './host-header.js';
 
 /** One server DNS returned. */
 export interface DiscoveredServer {
@@ -24,6 +23,11 @@ export interface DiscoverySnapshot {
   lastError: { at: string; code: 'LH_DNS_FAILED' | 'LH_DNS_EMPTY'; dns: string; message: string } | null;
   resolutions: number;
   failures: number;
+}
+
+/** `host:port`, `[v6]:port`: a discovered server's key and name (the port always shown). */
+export function addressKey(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** NXDOMAIN / NODATA: DNS answered, with nothing of this type. Everything else: the query failed. */
@@ -92,7 +96,7 @@ export class DnsDiscovery {
   }
 
   snapshot(): DiscoverySnapshot {
-    return { ...structuredClone(this.#snap), addresses: this.#current.map((s) => authority(s.host, s.port)) };
+    return { ...structuredClone(this.#snap), addresses: this.#current.map((s) => addressKey(s.host, s.port)) };
   }
 
   async #tick(): Promise<void> {
@@ -122,7 +126,7 @@ export class DnsDiscovery {
       this.#snap.failures++;
       this.#snap.lastError = { at: new Date().toISOString(), code, dns, message: (err as Error).message };
       if (changed)
-        this.#log.warn({ code, dns, name: this.#config.name, kept: this.#current.map((s) => authority(s.host, s.port)) }, 'DNS discovery failed: keeping the last good answer');
+        this.#log.warn({ code, dns, name: this.#config.name, kept: this.#current.map((s) => addressKey(s.host, s.port)) }, 'DNS discovery failed: keeping the last good answer');
       return;
     }
     if (this.#stopped) return;
@@ -130,15 +134,15 @@ export class DnsDiscovery {
     this.#failing = null;
     this.#snap.resolutions++;
     const servers = this.#cap(answer.servers);
-    const before = this.#current.map((s) => authority(s.host, s.port)).join(',');
+    const before = this.#current.map((s) => addressKey(s.host, s.port)).join(',');
     this.#current = servers;
     this.#snap.lastSuccess = { at: new Date().toISOString(), addresses: answer.servers.length, ttl: answer.ttl };
-    if (before !== servers.map((s) => authority(s.host, s.port)).join(',') || this.#snap.resolutions === 1) this.#onAnswer(servers);
+    if (before !== servers.map((s) => addressKey(s.host, s.port)).join(',') || this.#snap.resolutions === 1) this.#onAnswer(servers);
   }
 
   /** Dedupe, sort, keep addresses already in use first, then at most max-servers. */
   #cap(found: DiscoveredServer[]): DiscoveredServer[] {
-    const key = (s: DiscoveredServer) => authority(s.host, s.port);
+    const key = (s: DiscoveredServer) => addressKey(s.host, s.port);
     const unique = new Map<string, DiscoveredServer>();
     for (const s of found) if (!unique.has(key(s))) unique.set(key(s), s);
     const inUse = new Set(this.#current.map(key));

@@ -5,8 +5,7 @@ import { createFarmTls, farmTlsFingerprint, type FarmTls } from '../tls/farm-tls
 import { TlsSessionCache } from '../tls/tls-session-cache.js';
 import { createBalancePolicy, type BalancePolicy } from './balance-policy.js';
 import { BackendServer } from './backend-server.js';
-import { DnsDiscovery, type DiscoveredServer, type DiscoverySnapshot } from './dns-discovery.js';
-import { authority } from './host-header.js';
+import { addressKey, DnsDiscovery, type DiscoveredServer, type DiscoverySnapshot } from './dns-discovery.js';
 
 /**
  * A farm: its servers, its TLS settings (one SecureContext, one session cache) and the choice of
@@ -59,15 +58,15 @@ export class Farm {
   /** The ServerConfig of a discovered server: named by its address (unique; fixed names cannot hold ':'). */
   #discoveredConfig(d: DiscoveredServer): FarmConfig['servers'][number] {
     const disc = this.config.discover!;
-    return { name: authority(d.host, d.port), address: { host: d.host, port: d.port }, weight: d.weight, backup: d.backup, pool: disc.pool };
+    return { name: addressKey(d.host, d.port), address: { host: d.host, port: d.port }, weight: d.weight, backup: d.backup, pool: disc.pool };
   }
 
   /** Reconcile the discovered servers with a good DNS answer (never empty: dns-discovery.ts). */
   #applyDiscovered(found: DiscoveredServer[]): void {
     if (!this.config.discover) return;
-    const fixedAddrs = new Set(this.#fixed.map((s) => authority(s.config.address.host, s.config.address.port)));
+    const fixedAddrs = new Set(this.#fixed.map((s) => addressKey(s.config.address.host, s.config.address.port)));
     const wanted = new Map<string, DiscoveredServer>();
-    for (const d of found) if (!fixedAddrs.has(authority(d.host, d.port))) wanted.set(authority(d.host, d.port), d);
+    for (const d of found) if (!fixedAddrs.has(addressKey(d.host, d.port))) wanted.set(addressKey(d.host, d.port), d);
     const added: string[] = [];
     const removed: string[] = [];
     const fresh: BackendServer[] = [];
