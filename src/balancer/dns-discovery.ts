@@ -75,6 +75,11 @@ export class DnsDiscovery {
     return this.#config;
   }
 
+  /** The last good answer (capped), as handed to onAnswer. */
+  get current(): readonly DiscoveredServer[] {
+    return this.#current;
+  }
+
   /** First query now, then every `every`. Idempotent. */
   start(): void {
     if (!this.#stopped) return;

@@ -175,7 +175,11 @@ export class Farm {
       return;
     }
     for (const s of this.#discovered.values()) s.reconfigure({ ...s.config, pool: d.pool, weight: config.discover?.type === 'SRV' ? s.config.weight : d.weight }, config);
-    if (was && JSON.stringify(was.config) === JSON.stringify(d)) return;
+    if (was && JSON.stringify(was.config) === JSON.stringify(d)) {
+      // The fixed servers may have changed: an address now fixed stops being a discovered one.
+      if (was.current.length > 0) this.#applyDiscovered([...was.current]);
+      return;
+    }
     was?.stop();
     this.#discovery = this.#newDiscovery(d);
     if (this.#started) this.#discovery.start();

@@ -80,12 +80,18 @@ t.test('DNS changes move traffic with zero client errors', { skip: missing }, as
   t.pass(`first answer: ${names().join(', ')}`);
 
   // Added: .4 appears, warm (min-idle 1) and in rotation; the others keep their connections.
-  const connsBefore = byIp(IPS[0]!).stats.connections;
-  const kept = f.servers.find((s) => s.name === addr(IPS[0]!));
+  const kept = f.servers.find((s) => s.name === addr(IPS[0]!))!;
+  const keptPool = kept.pools()[0];
+  const keptConnIds = new Set(byIp(IPS[0]!).stats.perConnection.filter((c) => c.closedBy === null).map((c) => c.id));
   await dns.setRecords(rec(IPS[0]!, IPS[1]!, IPS[2]!));
   await until(() => names().length === 3, 'record added');
   await until(() => served(IPS[2]!) > 5, 'new server serves');
   t.equal(f.servers.find((s) => s.name === addr(IPS[0]!)), kept, 'an address that stays keeps its BackendServer');
+  t.equal(kept.pools()[0], keptPool, '… and its pool');
+  const stillOpen = byIp(IPS[0]!).stats.perConnection.filter((c) => keptConnIds.has(c.id) && c.closedBy === null).length;
+  // (idle trimming may retire one under changing demand; none is closed by the DNS change)
+  t.ok(keptConnIds.size > 0 && stillOpen >= 1, `… and its connections (${stillOpen} of the ${keptConnIds.size} open before are still open)`);
+  t.ok(byIp(IPS[2]!).stats.handshakes >= 1, 'the added server was connected (warm, min-idle 1)');
 
   // Removed, with slow requests in flight: they finish; the removed server's connections close.
   const slow = Array.from({ length: 9 }, () => one('/slow/700'));
