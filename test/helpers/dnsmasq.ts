@@ -50,6 +50,10 @@ export async function startDnsmasq(initial: string[], extra: string[] = []): Pro
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child = c;
+    // A test that dies must not leave its DNS server behind.
+    const reap = () => c.kill('SIGKILL');
+    process.once('exit', reap);
+    c.once('exit', () => process.off('exit', reap));
     let err = '';
     c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     // dnsmasq logs "read <file> - N names" once it serves.
