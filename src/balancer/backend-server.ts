@@ -162,7 +162,11 @@ export class BackendServer {
    * flag and pool limits without touching its connections.
    */
   reconfigure(config: ServerConfig, farm: FarmConfig): void {
-    const healthChanged = JSON.stringify(farm.health) !== JSON.stringify(this.farm.health) || farm.timeouts.connect !== this.farm.timeouts.connect;
+    const healthChanged =
+      JSON.stringify(farm.health) !== JSON.stringify(this.farm.health) ||
+      farm.timeouts.connect !== this.farm.timeouts.connect ||
+      // the check sends the traffic's Host (issue 13): a new host-header means new checks
+      JSON.stringify(farm.hostHeader) !== JSON.stringify(this.farm.hostHeader);
     this.config = config;
     this.farm = farm;
     this.#weight = config.weight;

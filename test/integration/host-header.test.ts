@@ -118,6 +118,15 @@ t.test('health checks send the Host traffic sends: default passes, keep-equivale
   const badChecks = bad.server.seen.filter((x) => x.path === '/health');
   t.ok(badChecks.length >= 1 && badChecks.every((x) => x.headers.host === 'other.example'), 'the check carried the literal Host and the strict server marked it 400');
   t.equal(bad.server.statuses[200] ?? 0, 0);
+
+  // A reload that changes only host-header gives the checks the new Host: the server comes back UP.
+  const cfg = structuredClone(bad.gw.farms.get('farm')!.config);
+  const pki = await pkiFiles();
+  bad.gw.reload(gatewayConfig([listenerConfig('farm', pki.gatewayCert, pki.gatewayKey, { engine: 'node' })], [{ ...cfg, hostHeader: { kind: 'sni' } }]));
+  const lastCheck = () => bad.server.seen.filter((x) => x.path === '/health').at(-1)!;
+  await until(() => lastCheck().headers.host === `farm.test:${bad.server.port}`, 'a check with the SNI Host');
+  await until(() => (bad.server.statuses[200] ?? 0) >= 2, 'two good checks');
+  t.equal(bad.gw.farms.get('farm')!.servers[0]!.state, 'UP', 'checks carry the SNI Host after the reload; the server is UP');
 });
 
 t.test('request-headers and response-headers rules apply after hop-by-hop handling', async (t) => {
