@@ -6,6 +6,7 @@ import { ServerPool } from '../pool/server-pool.js';
 import type { PoolSnapshot } from '../pool/pool-stats.js';
 import type { FarmTls } from '../tls/farm-tls.js';
 import type { TlsSessionCache } from '../tls/tls-session-cache.js';
+import { checkHost } from './host-header.js';
 import { HealthChecker, type HealthCheckStats } from './health-check.js';
 import { isObservedError } from './observe.js';
 import { ServerStateMachine, type AdminState, type ServerState, type StateChange, type StateSnapshot } from './server-state.js';
@@ -81,6 +82,7 @@ export class BackendServer {
           port,
           // The server's host name stands in for a Host header when the farm's SNI is `host`.
           sni: this.sniFor(host),
+          hostHeader: checkHost(farm.hostHeader, farm.tls.sni.kind, this.sniFor(host), host, port),
           farmTls: this.farmTls,
           sessions: this.sessions,
           connectTimeoutMs: farm.timeouts.connect,
@@ -212,7 +214,11 @@ export class BackendServer {
    * flag and pool limits without touching its connections.
    */
   reconfigure(config: ServerConfig, farm: FarmConfig): void {
-    const healthChanged = JSON.stringify(farm.health) !== JSON.stringify(this.farm.health) || farm.timeouts.connect !== this.farm.timeouts.connect;
+    const healthChanged =
+      JSON.stringify(farm.health) !== JSON.stringify(this.farm.health) ||
+      farm.timeouts.connect !== this.farm.timeouts.connect ||
+      // the check sends the traffic's Host (issue 13): a new host-header means new checks
+      JSON.stringify(farm.hostHeader) !== JSON.stringify(this.farm.hostHeader);
     this.config = config;
     this.farm = farm;
     this.#weight = config.weight;

@@ -13,6 +13,12 @@ export interface HealthCheckOptions {
   port: number;
   /** The SNI of the server's pool, so that the check connection resumes the pool's sessions. */
   sni: string | null;
+  /**
+   * Host of the check request: the same Host traffic sends (host-header.ts checkHost, issue 13),
+   * so a server that rejects a Host ≠ SNI fails checks exactly when it would fail traffic.
+   * Absent: the SNI, else the address host.
+   */
+  hostHeader?: string;
   farmTls: FarmTls;
   sessions: TlsSessionCache;
   connectTimeoutMs: number;
@@ -174,7 +180,7 @@ export class HealthChecker {
       const res = await conn.client!.request({
         method: h.method,
         path: h.path,
-        headers: { host: o.sni ?? o.host, connection: 'keep-alive', 'user-agent': 'longhaul-health-check' },
+        headers: { host: o.hostHeader ?? o.sni ?? o.host, connection: 'keep-alive', 'user-agent': 'longhaul-health-check' },
         signal: abort.signal,
         reset: false,
       });

@@ -113,6 +113,44 @@ export interface FarmConfig {
   pool: PoolConfig;
   health: HealthConfig;
   servers: ServerConfig[];
+  /**
+   * `host-header` (issue 13 item 1): the Host sent to the servers. Absent = the default,
+   * `{kind:'sni'}` (src/proxy/host-header.ts says what each kind does with each `tls.sni`).
+   */
+  hostHeader?: HostHeaderRule;
+  /** `request-headers` / `response-headers`: applied after hop-by-hop handling (header-rules.ts). */
+  requestHeaders?: HeaderRules;
+  responseHeaders?: HeaderRules;
+  /** `discover` (issue 13 item 2): servers found through DNS, next to `servers`; absent: none. */
+  discover?: DiscoverConfig | null;
+}
+
+export type HostHeaderRule = { kind: 'keep' } | { kind: 'sni' } | { kind: 'literal'; value: string };
+
+/** Validated header rules; names lowercased in `remove`, as written in `set` / `add`. */
+export interface HeaderRules {
+  set: ReadonlyArray<readonly [string, string]>;
+  add: ReadonlyArray<readonly [string, string]>;
+  remove: readonly string[];
+}
+
+export interface DiscoverConfig {
+  /** The DNS name: for SRV the full `_service._proto.name`. */
+  name: string;
+  /** Port of A / AAAA servers; SRV records carry their own (this one is then ignored). */
+  port: number;
+  type: 'A' | 'AAAA' | 'SRV';
+  /** Re-resolve every this often (ms). */
+  every: number;
+  /** At most this many discovered servers (HAProxy server-template's count). */
+  maxServers: number;
+  /** DNS servers (`ip:port`); null: the system's (resolv.conf). */
+  resolvers: string[] | null;
+  /** One DNS query's timeout (ms); c-ares tries each resolver twice. */
+  timeout: number;
+  /** Weight and pool of every discovered server (SRV: the weight comes from the record). */
+  weight: number;
+  pool: PoolConfig;
 }
 
 export interface AdminConfig { bind: HostPort; tokenFile: string | null }

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { formatKeyPath, type KeyPath } from './key-path.js';
 import { NAME } from './schema-scalars.js';
+import { checkFarmDiscovery } from './discover-schema.js';
 
 type Ctx = z.RefinementCtx;
 const rec = (v: unknown): Record<string, unknown> | undefined =>
@@ -68,6 +69,7 @@ function checkPoolLimits(layers: Array<[Limit['from'], Record<string, unknown> |
 }
 
 function checkFarm(farm: Record<string, unknown>, path: KeyPath, ctx: Ctx): void {
+  checkFarmDiscovery(farm, path, ctx);
   const servers = list(farm.servers);
   uniqueNames(servers, [...path, 'servers'], 'server', ctx);
   const farmPool = rec(farm.pool);
@@ -76,6 +78,8 @@ function checkFarm(farm: Record<string, unknown>, path: KeyPath, ctx: Ctx): void
     const pool = rec(rec(server)?.pool);
     if (pool) checkPoolLimits([['server', pool], ['farm', farmPool]], 'server', [...path, 'servers', i, 'pool'], ctx);
   });
+  const discoverPool = rec(rec(farm.discover)?.pool);
+  if (discoverPool) checkPoolLimits([['server', discoverPool], ['farm', farmPool]], 'server', [...path, 'discover', 'pool'], ctx);
   const tls = rec(farm.tls);
   if (tls && (tls.cert == null) !== (tls.key == null)) {
     const missing = tls.cert == null ? 'cert' : 'key';

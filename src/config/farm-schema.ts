@@ -1,6 +1,9 @@
 /** The `farms[]` section: balancing, reuse, retries, timeouts, TLS to the servers, and the servers. */
 import { z } from 'zod';
-import type { FarmTlsConfig } from './config-types.js';
+import { isIP } from 'node:net';
+import type { FarmTlsConfig, HostHeaderRule } from './config-types.js';
+import { discoverSchema } from './discover-schema.js';
+import { headerRulesSchema } from './header-rules-schema.js';
 import { healthSchema } from './health-schema.js';
 import { cipherList } from './cipher-list.js';
 import { hostPort, isHostName } from './host-port.js';
@@ -15,6 +18,21 @@ const sni = () =>
     if (text === 'none') return { kind: 'none' };
     if (isHostName(text)) return { kind: 'fixed', name: text };
     ctx.addIssue({ code: 'custom', message: `"${text}" is not a host name (SNI cannot be an IP address); use a name, host or none` });
+    return z.NEVER;
+  });
+
+/** `host-header`: keep | sni | <host name, optionally :port>; absent = sni (src/proxy/host-header.ts). */
+const hostHeader = () =>
+  z.string({ error: need('must be keep, sni or a host name') }).transform((text, ctx): HostHeaderRule => {
+    const t = text.trim();
+    if (t === 'keep') return { kind: 'keep' };
+    if (t === 'sni') return { kind: 'sni' };
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(t);
+    const host = m?.[1] ?? '';
+    const port = m?.[2] === undefined ? 1 : Number(m[2]);
+    if (m && (isHostName(host) || isIP(host) === 4 || (host.startsWith('[') && isIP(host.slice(1, -1)) === 6)) && port >= 1 && port <= 65535)
+      return { kind: 'literal', value: t.toLowerCase() };
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not keep, sni or a host[:port] (e.g. api.example.net)` });
     return z.NEVER;
   });
 
@@ -64,5 +82,10 @@ export const farmSchema = z.strictObject({
   pool: farmPoolSchema.prefault({}),
   /** Present (even empty or null) enables health checks. */
   health: healthSchema.nullable().optional(),
-  servers: z.array(serverSchema, { error: need('must be a list of servers') }).min(1, { error: 'must list at least one server' }),
+  /** At least one server, or `discover` (checked in discover-schema.ts checkFarmDiscovery). */
+  servers: z.array(serverSchema, { error: need('must be a list of servers') }).default([]),
+  'host-header': hostHeader().optional(),
+  'request-headers': headerRulesSchema('request').optional(),
+  'response-headers': headerRulesSchema('response').optional(),
+  discover: discoverSchema.optional(),
 });

@@ -1,7 +1,8 @@
 /** Mapping of a fully valid file (kebab-case) to the resolved camelCase `GatewayConfig`. */
 import { DEFAULT_LISTENER_MAX_CONN } from '../core/client-access-policy.js';
 import { adminSchema } from './admin-log-schema.js';
-import type { FarmConfig, GatewayConfig, HealthConfig, ListenerConfig, PoolConfig } from './config-types.js';
+import type { FileDiscover } from './discover-schema.js';
+import type { DiscoverConfig, FarmConfig, GatewayConfig, HealthConfig, ListenerConfig, PoolConfig } from './config-types.js';
 import type { FileConfig, FileFarm, FilePool, FileServerPool } from './file-schema.js';
 import { healthSchema } from './health-schema.js';
 
@@ -46,7 +47,7 @@ function toFarm(f: FileFarm): FarmConfig {
     replayBuffer: f['replay-buffer'],
     timeouts: { ...f.timeouts },
     tls: {
-      ca: f.tls.ca, sni: f.tls.sni ?? { kind: 'address' }, verify: f.tls.verify, cert: f.tls.cert, key: f.tls.key,
+      ca: f.tls.ca, sni: f.tls.sni ?? defaultSni(f), verify: f.tls.verify, cert: f.tls.cert, key: f.tls.key,
       minVersion: f.tls['min-version'], ciphers: f.tls.ciphers,
       maxHostPools: f.tls['max-host-pools'], sniAllow: f.tls['sni-allow'], warmHostPools: f.tls['warm-host-pools'],
     },
@@ -55,6 +56,28 @@ function toFarm(f: FileFarm): FarmConfig {
     servers: f.servers.map((s) => ({
       name: s.name, address: s.address, weight: s.weight, backup: s.backup, pool: mergePool(f.pool, s.pool),
     })),
+    hostHeader: f['host-header'] ?? { kind: 'sni' },
+    requestHeaders: f['request-headers'] ?? { set: [], add: [], remove: [] },
+    responseHeaders: f['response-headers'] ?? { set: [], add: [], remove: [] },
+    discover: f.discover ? toDiscover(f.discover, f.pool) : null,
+  };
+}
+
+/**
+ * `tls.sni` absent: each server's address host name — except in a farm that discovers its
+ * servers, whose addresses are the IPs DNS returned: there the SNI (and the name the certificate
+ * is verified against) is the discovered name, without `_service._proto.` for SRV (issue 13).
+ */
+function defaultSni(f: FileFarm): FarmConfig['tls']['sni'] {
+  if (!f.discover) return { kind: 'address' };
+  const name = f.discover.type === 'SRV' ? f.discover.name.replace(/^_[^.]+\._[^.]+\./, '') : f.discover.name;
+  return { kind: 'fixed', name };
+}
+
+function toDiscover(d: FileDiscover, farmPool: FilePool): DiscoverConfig {
+  return {
+    name: d.name, port: d.port ?? 0, type: d.type, every: d.every, maxServers: d['max-servers'],
+    resolvers: d.resolvers, timeout: d.timeout, weight: d.weight, pool: mergePool(farmPool, d.pool),
   };
 }
 

@@ -91,7 +91,7 @@ export class Gateway {
     return {
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners.map((l) => ({ name: l.name, port: l.port, ...l.stats() })),
-      farms: [...this.farms.values()].map((f) => ({ name: f.name, servers: f.servers.map((s) => s.snapshot()) })),
+      farms: [...this.farms.values()].map((f) => ({ name: f.name, servers: f.servers.map((s) => s.snapshot()), discovery: f.discoverySnapshot() })),
       certificates: certReport(this.certs),
       certificate_warnings: certWarnings(this.certs),
     };

@@ -3,6 +3,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { errorCode, LonghaulError, type ErrorCode } from '../core/errors.js';
 import type { ResponseSink } from '../core/types.js';
 import type { Lease } from '../pool/server-pool.js';
+import type { HeaderRules } from '../config/config-types.js';
 import { downstreamResponseHead } from './hop-headers.js';
 import { asksConnectionAuth } from './reuse-policy.js';
 
@@ -48,6 +49,8 @@ export interface ExchangeRequest {
    * the response is forwarded as is (retries exhausted, non-idempotent request, …).
    */
   retryStatus?: (status: number) => boolean;
+  /** The farm's `response-headers` rules (header-rules.ts), applied after hop-by-hop handling. */
+  responseRules?: HeaderRules | undefined;
 }
 
 export interface ExchangeResult {
@@ -137,7 +140,7 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
         if (statusCode < 200) return true;
         status = statusCode;
         headAt = performance.now();
-        const head = downstreamResponseHead(rawHeaders as unknown as Buffer[]);
+        const head = downstreamResponseHead(rawHeaders as unknown as Buffer[], req.responseRules);
         serverClose = head.serverClose;
         connectionAuth = asksConnectionAuth(statusCode, rawHeaders as unknown as Buffer[]);
         if (head.keepAliveHintMs !== null) conn.keepAliveHintMs = head.keepAliveHintMs;

@@ -10,9 +10,11 @@
  *   X-Forwarded-Proto   https                                   the client's if sent, else https
  *   X-Forwarded-Host    `forwardedHost` if given, else dropped  the client's if sent, else `forwardedHost` if given
  *
- * Interface (also for the Host rewrite of issue 13): callers drop every FORWARDING_HEADERS name
- * from the client's list and append `forwardingHeaders(...)`; `upstreamRequestHeaders`
- * (hop-headers.ts) does both, given `forwarded` and `forwardedHost` in its options.
+ * Interface: callers drop every FORWARDING_HEADERS name from the client's list and append
+ * `forwardingHeaders(...)`; `upstreamRequestHeaders` (hop-headers.ts) does both. The Host rewrite
+ * of issue 13 (`host-header`, balancer/host-header.ts) hands the client's Host in as
+ * `forwardedHost` exactly when the Host sent differs from it, so a server always sees the name
+ * the client asked for — in X-Forwarded-Host under `replace`, or the trusted chain's own.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { DEFAULT_FORWARDED_POLICY, type ForwardedPolicy } from '../core/forwarded-policy.js';

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BackendServer } from '../balancer/backend-server.js';
 import type { Farm } from '../balancer/farm.js';
+import { upstreamHost } from '../balancer/host-header.js';
 import { errorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ProxyRequest, ResponseSink } from '../core/types.js';
@@ -96,14 +97,13 @@ export class Forwarder {
     // A client that goes away while its request waits for a connection leaves the queue at once.
     const abort = new AbortController();
     sink.onAbort(() => abort.abort());
-    const headers = upstreamRequestHeaders(req.headers, { remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null, forwarded: req.forwardedFor });
     // http-reuse / private connections (design "Pool rules"): what this request may ride.
     const reuse = reuseConstraints(cfg.httpReuse, req.client.requests <= 1);
     const alwaysPrivate = cfg.private || cfg.httpReuse === 'never';
     const tried = new Set<BackendServer>();
     let retriesLeft = cfg.retries;
     // Stale-connection retries are free, but never more than the pool could hold twice over.
-    let staleLeft = 2 * Math.max(1, ...cfg.servers.map((s) => s.pool.maxConn));
+    let staleLeft = 2 * Math.max(1, ...farm.servers.map((s) => s.config.pool.maxConn));
     let fresh = false;
     let server: BackendServer | null = null;
     let connFailed = false;
@@ -146,7 +146,13 @@ export class Forwarder {
       let reused = false;
       let endTurn: (() => void) | null = null;
       try {
-        const pool = server.pool(server.sniFor(host));
+        const sni = server.sniFor(host);
+        const pool = server.pool(sni);
+        // Built per attempt: the Host sent follows the server's SNI (host-header, issue 13).
+        const headers = upstreamRequestHeaders(req.headers, {
+          remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null, forwarded: req.forwardedFor,
+          host: upstreamHost(cfg.hostHeader, cfg.tls.sni.kind, sni, server.config.address.port), rules: cfg.requestHeaders,
+        });
         const own = fresh ? null : await this.#privates.lease(req.client, pool);
         endTurn = own?.done ?? null;
         lease = own?.lease ?? (await pool.lease({ fresh: fresh || reuse.fresh, idempotent, minUses: reuse.minUses, signal: abort.signal }));
@@ -158,7 +164,7 @@ export class Forwarder {
         if (reused) server.counters.requestsOnReused++;
         const result: ExchangeResult = await runExchange(
           lease,
-          { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server, ...(retryStatus ? { retryStatus } : {}) },
+          { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server, responseRules: cfg.responseHeaders, ...(retryStatus ? { retryStatus } : {}) },
           sink,
         );
         if (result.reusable && (alwaysPrivate || result.connectionAuth || lease.conn.owner)) this.#privates.pin(req.client, server, lease);

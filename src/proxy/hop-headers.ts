@@ -1,7 +1,9 @@
 import { connectionTokens, connectionTokensRaw, namedHopByHop } from '../core/connection-tokens.js';
+import type { HeaderRules } from '../config/config-types.js';
 import type { ForwardedPolicy } from '../core/forwarded-policy.js';
 import type { HeaderList } from '../core/types.js';
 import { FORWARDING_HEADERS, forwardingHeaders } from './forwarded-headers.js';
+import { applyRequestRules, applyResponseRules } from './header-rules.js';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1), plus `Proxy-Connection` (legacy) and `Expect`
@@ -16,8 +18,14 @@ export interface UpstreamHeadOptions {
   keepContentLength: boolean;
   /** The listener's `forwarded-for` policy; absent: replace (forwarded-headers.ts). */
   forwarded?: ForwardedPolicy | undefined;
-  /** X-Forwarded-Host to set when the gateway rewrites Host (issue 13; forwarded-headers.ts). */
-  forwardedHost?: string | undefined;
+  /**
+   * The Host to send instead of the client's (the farm's `host-header`, balancer/host-header.ts
+   * upstreamHost); absent: the client's Host is kept. When it differs from the client's Host, the
+   * client's goes in X-Forwarded-Host (forwarded-headers.ts `forwardedHost`; issue 13).
+   */
+  host?: string | undefined;
+  /** The farm's `request-headers` rules, applied last (header-rules.ts). */
+  rules?: HeaderRules | undefined;
 }
 
 /**
@@ -33,9 +41,16 @@ export function upstreamRequestHeaders(headers: HeaderList, opts: UpstreamHeadOp
   const named = connectionTokens(headers);
   const out: string[] = [];
   let lengthSent = false;
+  let clientHost: string | undefined;
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
     if (HOP.has(lower) || namedHopByHop(named, lower) || FORWARDING_HEADERS.has(lower)) continue;
+    if (lower === 'host') {
+      // The front admits exactly one Host (RFC 9112 §3.2); it keeps its place in the list.
+      clientHost ??= value;
+      out.push(name, opts.host ?? value);
+      continue;
+    }
     if (lower === 'content-length') {
       if (!opts.keepContentLength || lengthSent) continue;
       lengthSent = true;
@@ -44,9 +59,11 @@ export function upstreamRequestHeaders(headers: HeaderList, opts: UpstreamHeadOp
     }
     out.push(name, value);
   }
-  const fwd = forwardingHeaders(headers, { policy: opts.forwarded, peer: opts.remoteAddress, forwardedHost: opts.forwardedHost });
+  if (clientHost === undefined && opts.host !== undefined) out.push('host', opts.host);
+  const rewritten = opts.host !== undefined && clientHost !== undefined && opts.host.toLowerCase() !== clientHost.toLowerCase();
+  const fwd = forwardingHeaders(headers, { policy: opts.forwarded, peer: opts.remoteAddress, forwardedHost: rewritten ? clientHost : undefined });
   for (const v of fwd) out.push(v);
-  return out;
+  return applyRequestRules(out, opts.rules);
 }
 
 export interface DownstreamHead {
@@ -62,9 +79,10 @@ export interface DownstreamHead {
 /**
  * Response headers for the client from undici's raw header buffers: hop-by-hop removed, `Date`
  * dropped (both front engines add their own, uWS and node:http alike), framing headers left to
- * the front's framing. Repeated headers (Set-Cookie) stay separate entries.
+ * the front's framing, then the farm's `response-headers` rules (header-rules.ts; they cannot
+ * name framing or hop-by-hop headers). Repeated headers (Set-Cookie) stay separate entries.
  */
-export function downstreamResponseHead(raw: Buffer[]): DownstreamHead {
+export function downstreamResponseHead(raw: Buffer[], rules?: HeaderRules): DownstreamHead {
   const named = connectionTokensRaw(raw);
   const headers: HeaderList = [];
   let contentLength: number | null = null;
@@ -97,5 +115,5 @@ export function downstreamResponseHead(raw: Buffer[]): DownstreamHead {
   }
   // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length.
   if (chunked) contentLength = null;
-  return { headers, contentLength, serverClose, keepAliveHintMs };
+  return { headers: applyResponseRules(headers, rules), contentLength, serverClose, keepAliveHintMs };
 }

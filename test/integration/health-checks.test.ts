@@ -25,7 +25,8 @@ t.test('checks keep ONE keep-alive TLS connection: 20 checks, 1 handshake', asyn
   t.equal(new Set(checks.map((r) => r.connId)).size, 1, 'all on one server connection');
   t.equal(h.servers[0]!.stats.handshakes, 1, 'the server counted one handshake');
   t.equal(checks[0]!.method, 'GET');
-  t.ok(checks.every((r) => r.rawHeaders.includes('farm.test')), 'Host is the farm SNI');
+  // The Host traffic gets (host-header default sni, issue 13): the SNI, with the port when not 443.
+  t.ok(checks.every((r) => r.rawHeaders.includes(`farm.test:${h.servers[0]!.port}`)), 'Host is the farm SNI:port');
   t.equal(stats.failed, 0);
   t.equal(server.state, 'UP');
   t.same(server.snapshot().health?.checks?.last?.status, 200);

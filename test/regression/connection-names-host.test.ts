@@ -9,7 +9,8 @@ import { rawTlsRequest } from '../helpers/raw-tls-client.js';
 
 for (const engine of ['default', 'uws'] as const) {
   t.test(`${engine} engine: Connection cannot name Host, Content-Length or Idempotency-Key`, async (t) => {
-    const g = await startDefaultGateway(engine === 'uws' ? '    engine: uws\n' : '');
+    // host-header: keep, so the Host the server sees is the client's (default sni rewrites it, issue 13).
+    const g = await startDefaultGateway(engine === 'uws' ? '    engine: uws\n' : '', '    host-header: keep\n');
     t.teardown(() => g.close());
     const r = await rawTlsRequest({
       port: g.port,

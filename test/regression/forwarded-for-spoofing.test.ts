@@ -23,7 +23,9 @@ async function forwarded(listenerYaml: string) {
 }
 
 t.test('default (replace): nothing the client forged reaches the server', async (t) => {
-  t.same(await forwarded(''), { xff: ['127.0.0.1'], realIp: [], fwd: [], host: [], proto: ['https'] });
+  // X-Forwarded-Host: the Host the client sent (app.test), because the farm's default
+  // host-header (sni, issue 13) sends Host: farm.test — never the forged evil.test.
+  t.same(await forwarded(''), { xff: ['127.0.0.1'], realIp: [], fwd: [], host: ['app.test'], proto: ['https'] });
 });
 
 t.test('trust: a peer outside the list is replaced, a listed one keeps its chain', async (t) => {

@@ -71,6 +71,10 @@ t.test('a minimal config gets every documented default', async (t) => {
         timeout: 2_000, observe: 'none', errorLimit: 10,
       },
       servers: [{ name: 's1', address: { host: '10.0.0.1', port: 443 }, weight: 1, backup: false, pool: DEFAULT_POOL }],
+      hostHeader: { kind: 'sni' },
+      requestHeaders: { set: [], add: [], remove: [] },
+      responseHeaders: { set: [], add: [], remove: [] },
+      discover: null,
     }],
   });
 });
