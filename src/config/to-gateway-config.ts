@@ -26,7 +26,7 @@ function toHealth(h: FileFarm['health']): HealthConfig {
   return {
     enabled: h !== undefined,
     path: v.path, method: v.method, expectStatus: v['expect-status'],
-    inter: v.inter, fastinter: v.fastinter, downinter: v.downinter,
+    inter: v.inter, fastinter: v.fastinter ?? v.inter, downinter: v.downinter ?? v.inter,
     rise: v.rise, fall: v.fall, disableOn404: v['disable-on-404'],
     timeout: v.timeout ?? v.inter, observe: v.observe, errorLimit: v['error-limit'],
   };
