@@ -45,7 +45,8 @@ export class Gateway {
     return this.#config;
   }
 
-  static async start(config: GatewayConfig, log: Logger): Promise<Gateway> {
+  /** `reusePort`: `run --reuse-port` (SO_REUSEPORT on the client listeners; handover, issue 12 item 9). */
+  static async start(config: GatewayConfig, log: Logger, options: { reusePort?: boolean } = {}): Promise<Gateway> {
     // Before anything listens or connects: a missing file or a key that is not its
     // certificate's stops the start with a CertificateError naming the key path and both files.
     const gw = new Gateway(config, log, loadGatewayCerts(config));
@@ -57,10 +58,11 @@ export class Gateway {
     // likewise starts listeners only after its clusters have initialised).
     for (const farm of gw.farms.values()) farm.warm();
     try {
-      if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
+      if (config.admin && options.reusePort) gw.#adminWhenFree(config.admin);
+      else if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
       await gw.#awaitWarmFarms();
       for (const l of config.listeners) {
-        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name }), gw.certs.listeners[gw.listeners.length]));
+        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name }), gw.certs.listeners[gw.listeners.length], options.reusePort ?? false));
       }
     } catch (err) {
       await gw.stop();
@@ -68,6 +70,31 @@ export class Gateway {
     }
     for (const l of gw.listeners) log.info({ listener: l.name, port: l.port }, 'listening');
     return gw;
+  }
+
+  /**
+   * `--reuse-port` handover: the admin listener (node:http, no SO_REUSEPORT on Node 20) belongs to
+   * the old process until it exits; this one takes the address as soon as it is free.
+   */
+  #adminWhenFree(cfg: NonNullable<GatewayConfig['admin']>): void {
+    const alog = this.log.child({ component: 'admin' });
+    let warned = false;
+    const attempt = (): void => {
+      if (this.#stopping) return;
+      startAdminServer(cfg, this, alog).then(
+        (admin) => {
+          if (this.#stopping) void admin.close();
+          else this.admin = admin;
+        },
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EADDRINUSE') return alog.error({ err: err.message }, 'admin listener could not start');
+          if (!warned) alog.warn({ admin: `${cfg.bind.host}:${cfg.bind.port}` }, 'admin address in use (the previous process during a --reuse-port handover?): retrying every 250 ms');
+          warned = true;
+          setTimeout(attempt, 250).unref();
+        },
+      );
+    };
+    attempt();
   }
 
   /** Waits (bounded by each farm's connect timeout) for every farm's first warm connection. */
