@@ -7,6 +7,7 @@ import { Forwarder } from '../proxy/forwarder.js';
 import { startFrontListener, type FrontListener } from '../front/front-listener.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { certReport, certWarnings, loadGatewayCerts, reloadListenerCerts, type GatewayCerts } from './gateway-certs.js';
+import { preflight } from './preflight.js';
 import { restartOnlyChanges } from './restart-only-changes.js';
 
 /** What a reload did: `ok: false` = the new config was rejected (issues) and the old one runs on. */
@@ -126,7 +127,11 @@ export class Gateway {
 
   /** Load, validate and apply a config file (SIGHUP, admin). A bad file changes nothing. */
   reloadFromFile(file: string): ReloadResult {
-    const r = loadConfigFile(file);
+    const loaded = loadConfigFile(file);
+    // The same preflight as `run` and `check` (certificates, keys, CA bundles, token file): a
+    // junk CA in a reloaded file must not replace a working farm's TLS.
+    const pre = loaded.ok ? preflight(loaded.config) : [];
+    const r = loaded.ok && pre.length > 0 ? { ok: false as const, issues: pre } : loaded;
     if (!r.ok) {
       this.log.error({ file, issues: r.issues }, `reload rejected: ${r.issues.length} error(s) in the new configuration; the running one stays`);
       for (const i of r.issues) this.log.error({ path: i.path }, `reload: ${i.path}: ${i.message}`);
