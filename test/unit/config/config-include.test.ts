@@ -85,3 +85,12 @@ t.test('include must be a path or a list of paths', async (t) => {
   if (r.ok) return;
   t.match(r.issues.find((i) => i.path === 'include')?.message, /must be a file path or a list of file paths/);
 });
+
+t.test('deploy/regions examples: only their /etc/longhaul files are missing here', async (t) => {
+  for (const region of ['singapore-us', 'india-europe']) {
+    const r = loadConfigFile(path.resolve(`deploy/regions/${region}.yaml`), {});
+    t.notOk(r.ok, 'the certificate files do not exist on this machine');
+    if (r.ok) continue;
+    t.same(r.issues.filter((i) => !/^file not found: \/etc\/longhaul\//.test(i.message)), [], `${region}: nothing else wrong`);
+  }
+});
