@@ -122,6 +122,9 @@ function parseFile(text: string, env: NodeJS.ProcessEnv, baseDir: string): Parse
   // Relative file paths are relative to the file that holds them (an included file's to its own
   // directory), so they are made absolute here, before any merge.
   for (const { holder, key } of fileRefs(data)) holder[key] = resolve(baseDir, holder[key] as string);
+  // `state-file` is relative to its file too, but need not exist yet (written at the first change).
+  const top = data as Record<string, unknown>;
+  if (typeof top['state-file'] === 'string' && top['state-file'] !== '') top['state-file'] = resolve(baseDir, top['state-file']);
   return { ok: true, data: data as Record<string, unknown>, doc, envIssues };
 }
 

@@ -70,5 +70,5 @@ export function toGatewayConfig(c: FileConfig): GatewayConfig {
     const a = c.admin ?? adminSchema.parse({});
     return { bind: a.bind, tokenFile: a['token-file'] };
   })();
-  return { listeners, admin, log: { level: c.log.level, access: c.log.access }, farms: c.farms.map(toFarm), shutdownGrace: c['shutdown-grace'] };
+  return { listeners, admin, log: { level: c.log.level, access: c.log.access }, farms: c.farms.map(toFarm), shutdownGrace: c['shutdown-grace'], stateFile: c['state-file'] };
 }

@@ -8,6 +8,7 @@ import { startFrontListener, type FrontListener } from '../front/front-listener.
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { certReport, certWarnings, loadGatewayCerts, reloadListenerCerts, type GatewayCerts } from './gateway-certs.js';
 import { preflight } from './preflight.js';
+import { applyServerState, serverState, writeServerState } from './state-file.js';
 import { restartOnlyChanges } from './restart-only-changes.js';
 
 /** What a reload did: `ok: false` = the new config was rejected (issues) and the old one runs on. */
@@ -53,6 +54,7 @@ export class Gateway {
     const gw = new Gateway(config, log, loadGatewayCerts(config));
     for (const w of certWarnings(gw.certs)) log.warn(w);
     for (const f of config.farms) gw.farms.set(f.name, new Farm(f, log.child({ farm: f.name })));
+    if (config.stateFile) gw.#keepState(config.stateFile);
     // Farms first: the listeners open once each farm has a warm connection (or its first
     // attempt failed, or its connect timeout passed), so the first client request rides a warm
     // connection — one RTT — instead of paying TCP + TLS to the farm (issue 5's cold start; Envoy
@@ -97,6 +99,32 @@ export class Gateway {
     };
     attempt();
   }
+
+  /** `state-file`: apply the saved state now, then save on every change (polled each second) and at stop. */
+  #keepState(file: string): void {
+    applyServerState(file, this.farms, this.log);
+    let last = JSON.stringify(serverState(this.farms.values()));
+    const save = (): void => {
+      const now = serverState(this.farms.values());
+      const text = JSON.stringify(now);
+      if (text === last) return;
+      try {
+        writeServerState(file, now);
+        last = text;
+      } catch (err) {
+        this.log.error({ state_file: file, err: (err as Error).message }, 'could not write the state-file');
+      }
+    };
+    const timer = setInterval(save, 1000);
+    timer.unref();
+    this.#saveState = () => {
+      clearInterval(timer);
+      last = '';
+      save();
+    };
+  }
+
+  #saveState: (() => void) | null = null;
 
   /** Waits (bounded by each farm's connect timeout) for every farm's first warm connection. */
   async #awaitWarmFarms(): Promise<void> {
@@ -215,6 +243,7 @@ export class Gateway {
   stop(graceMs = this.#config.shutdownGrace): Promise<void> {
     this.#stopping ??= (async () => {
       await Promise.all(this.listeners.map((l) => l.close(graceMs)));
+      this.#saveState?.();
       const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
       await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
       await this.admin?.close();

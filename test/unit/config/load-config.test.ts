@@ -48,6 +48,7 @@ t.test('a minimal config gets every documented default', async (t) => {
     admin: null,
     log: { level: 'info', access: true },
     shutdownGrace: 30_000,
+    stateFile: null,
     farms: [{
       name: 'api',
       balance: 'leastconn',
