@@ -1,39 +1,22 @@
 #!/usr/bin/env node
-// Runs the compiled dist/ (`npm run build`) when it is there and not older than any file of src/;
-// otherwise the TypeScript sources through tsx, so that `longhaul` works from a fresh clone (and
-// right after an edit) without a build step. dist/ starts in about a third of the time and uses
-// less memory (no transpiler loaded); LONGHAUL_TSX=1 forces the sources.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// Production entry: runs the compiled dist/ only (`npm run build` makes it; `npm pack` ships it).
+// No transpiler at run time and no fallback to the sources: a stale or missing build must be a
+// visible error, not a silent switch (issue 12 item 1). Development runs the sources with
+// `npm run longhaul -- …` (tsx, a devDependency). The gateway is this one node process: a
+// signal sent to its PID (systemd's $MAINPID, --pid-file) reaches it directly.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const compiled = path.join(root, 'dist/main/cli.js');
 
-/** Newest modification time of the .ts files under dir (ms). */
-function newestTs(dir) {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestTs(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
+if (!existsSync(compiled)) {
+  process.stderr.write(
+    `longhaul: ${compiled} is missing: this checkout has not been built.\n` +
+      `  run \`npm run build\` in ${root} (needs the dev dependencies: \`npm ci\`),\n` +
+      `  or install a packed release (\`npm pack\`, which builds and ships dist/).\n`,
+  );
+  process.exit(2);
 }
-
-function distIsCurrent() {
-  if (process.env.LONGHAUL_TSX === '1' || !existsSync(compiled)) return false;
-  try {
-    return statSync(compiled).mtimeMs >= newestTs(path.join(root, 'src'));
-  } catch {
-    return false;
-  }
-}
-
-if (distIsCurrent()) {
-  await import(compiled);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('../src/main/cli.ts');
-}
+await import(pathToFileURL(compiled).href);

@@ -219,9 +219,11 @@ export class BackendServer {
       farm.timeouts.connect !== this.farm.timeouts.connect ||
       // the check sends the traffic's Host (issue 13): a new host-header means new checks
       JSON.stringify(farm.hostHeader) !== JSON.stringify(this.farm.hostHeader);
+    // HAProxy's rule (issue 12 item 8): a weight set at runtime (admin) survives a reload unless
+    // the reload changes that server's configured weight.
+    if (config.weight !== this.config.weight) this.#weight = config.weight;
     this.config = config;
     this.farm = farm;
-    this.#weight = config.weight;
     if (healthChanged) {
       // New check settings: checks start over (the server is UP but unproven, as at start);
       // an admin state (drain, maint) survives the reload.

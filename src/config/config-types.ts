@@ -164,6 +164,11 @@ export interface GatewayConfig {
   farms: FarmConfig[];
   /** SIGTERM: how long in-flight requests may take to finish before connections are cut (ms). */
   shutdownGrace: number;
+  /**
+   * `state-file` (HAProxy's server-state-file): admin weights and states saved here and read at
+   * start (src/main/state-file.ts). Absent (tests, demo): none.
+   */
+  stateFile?: string | null;
 }
 
 /** One validation problem: `path` is the YAML key path, e.g. `farms[0].pool.max-conn`. */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { adminSchema, logSchema } from './admin-log-schema.js';
 import { farmSchema } from './farm-schema.js';
 import { listenerSchema } from './listener-schema.js';
-import { duration, need } from './schema-scalars.js';
+import { duration, filePath, need } from './schema-scalars.js';
 
 export const fileSchema = z.strictObject({
   listeners: z.array(listenerSchema, { error: need('must be a list of listeners') }).min(1, { error: 'must list at least one listener' }),
@@ -14,6 +14,8 @@ export const fileSchema = z.strictObject({
   admin: adminSchema.nullable().optional(),
   log: logSchema.prefault({}),
   'shutdown-grace': duration().prefault('30s'),
+  /** HAProxy's server-state-file: admin weights and states across restarts (src/main/state-file.ts). May not exist yet. */
+  'state-file': filePath().nullable().default(null),
   farms: z.array(farmSchema, { error: need('must be a list of farms') }).min(1, { error: 'must list at least one farm' }),
 }, { error: (iss) => (iss.code === 'invalid_type' ? 'the configuration must be a mapping with listeners and farms' : undefined) });
 

@@ -9,8 +9,9 @@ export const healthSchema = z.strictObject({
   method: z.string({ error: need('must be a string') }).regex(HTTP_TOKEN, { error: 'must be an HTTP method token' }).default('GET'),
   'expect-status': int(100, 599).default(200),
   inter: duration().prefault('2s'),
-  fastinter: duration().prefault('500ms'),
-  downinter: duration().prefault('5s'),
+  /** Absent: `inter` (HAProxy's documented default for both; issue 12 item 10). Resolved in to-gateway-config.ts. */
+  fastinter: duration().optional(),
+  downinter: duration().optional(),
   rise: int(1).default(2),
   fall: int(1).default(3),
   'disable-on-404': bool().default(false),

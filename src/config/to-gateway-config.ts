@@ -29,7 +29,7 @@ function toHealth(h: FileFarm['health']): HealthConfig {
   return {
     enabled: h !== undefined,
     path: v.path, method: v.method, expectStatus: v['expect-status'],
-    inter: v.inter, fastinter: v.fastinter, downinter: v.downinter,
+    inter: v.inter, fastinter: v.fastinter ?? v.inter, downinter: v.downinter ?? v.inter,
     rise: v.rise, fall: v.fall, disableOn404: v['disable-on-404'],
     timeout: v.timeout ?? v.inter, observe: v.observe, errorLimit: v['error-limit'],
   };
@@ -105,5 +105,5 @@ export function toGatewayConfig(c: FileConfig): GatewayConfig {
     const a = c.admin ?? adminSchema.parse({});
     return { bind: a.bind, tokenFile: a['token-file'] };
   })();
-  return { listeners, admin, log: { level: c.log.level, access: c.log.access }, farms: c.farms.map(toFarm), shutdownGrace: c['shutdown-grace'] };
+  return { listeners, admin, log: { level: c.log.level, access: c.log.access }, farms: c.farms.map(toFarm), shutdownGrace: c['shutdown-grace'], stateFile: c['state-file'] };
 }

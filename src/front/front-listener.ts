@@ -44,12 +44,14 @@ export async function startFrontListener(
   handler: RequestHandler,
   log: FrontLog = silentFrontLog,
   certs: ListenerCerts = loadListenerCerts(cfg, `listener ${cfg.name}: tls`),
+  /** `run --reuse-port` (issue 12 item 9): SO_REUSEPORT, to share the port with the next process during a handover. */
+  reusePort = false,
 ): Promise<FrontListener> {
   if (cfg.engine === 'node') {
     const { startNodeListener } = await import('./node-listener.js');
-    return startNodeListener(cfg, handler, log, certs);
+    return startNodeListener(cfg, handler, log, certs, reusePort);
   }
   // Imported lazily: the uws engine (uws-module.ts) sets UWS_HTTP_MAX_HEADERS_SIZE before loading the native module.
   const { startUwsListener } = await import('./uws-listener.js');
-  return startUwsListener(cfg, handler, log, certs);
+  return startUwsListener(cfg, handler, log, certs, reusePort);
 }

@@ -180,12 +180,17 @@ class NodeListener implements FrontListener {
     this.server.on('tlsClientError', (err: Error) => this.log.debug({ err: err.message }, 'client TLS handshake failed'));
   }
 
-  async listen(): Promise<void> {
+  async listen(reusePort = false): Promise<void> {
     const { host, port } = this.cfg.bind;
+    // net.Server's reusePort (SO_REUSEPORT) exists from Node 22.12 / 23.1; older ones ignore the
+    // option, so asking for it there must refuse rather than fail later with EADDRINUSE.
+    if (reusePort && !nodeHasReusePort()) {
+      throw new Error(`listener ${this.name}: --reuse-port needs Node 22.12 or later for engine node (this is ${process.version}); use engine uws for this listener or upgrade Node`);
+    }
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(new Error(`listener ${this.name}: could not listen on ${host}:${port}: ${err.message}`));
+      const onError = (err: Error & { code?: string }): void => reject(new Error(`listener ${this.name}: could not listen on ${host}:${port}: ${err.message}${err.code === 'EADDRINUSE' && !reusePort ? ' (another process has it; a second longhaul on a port needs --reuse-port on both)' : ''}`));
       this.server.once('error', onError);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, ...(reusePort ? { reusePort: true } : {}) }, () => {
         this.server.off('error', onError);
         resolve();
       });
@@ -355,8 +360,13 @@ function sniContexts(certs: ListenerCerts, policy: ListenerTlsPolicy): Map<strin
   return m;
 }
 
-export async function startNodeListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog, certs: ListenerCerts): Promise<FrontListener> {
+function nodeHasReusePort(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+export async function startNodeListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog, certs: ListenerCerts, reusePort = false): Promise<FrontListener> {
   const l = new NodeListener(cfg, handler, log, certs);
-  await l.listen();
+  await l.listen(reusePort);
   return l;
 }

@@ -100,7 +100,7 @@ class UwsListener extends UwsConnTracker implements FrontListener {
     this.name = cfg.name;
   }
 
-  async listen(): Promise<void> {
+  async listen(reusePort = false): Promise<void> {
     const uws = loadUws();
     let app: TemplatedApp;
     try {
@@ -120,9 +120,14 @@ class UwsListener extends UwsConnTracker implements FrontListener {
     this.serverNames.apply(this.certs);
     const { host, port } = this.cfg.bind;
     this.listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-      app.listen(host, port, (ls) => {
+      // uSockets sets SO_REUSEPORT on every listen socket unless told LIBUS_LISTEN_EXCLUSIVE_PORT
+      // (1): that is why a second longhaul on the same port used to start and silently share it
+      // (issue 12 item 9). Exclusive unless the operator asked for --reuse-port. The
+      // (host, port, options, cb) form exists in uWS.js but not in its .d.ts.
+      const listen = app.listen as unknown as (h: string, p: number, o: number, cb: (ls: us_listen_socket | false) => void) => void;
+      listen.call(app, host, port, reusePort ? 0 : 1, (ls) => {
         if (ls) resolve(ls);
-        else reject(new Error(`listener ${this.name}: uWS could not listen on ${host}:${port}`));
+        else reject(new Error(`listener ${this.name}: could not listen on ${host}:${port} (address in use by another process${reusePort ? ' that did not set SO_REUSEPORT' : '? a second longhaul on a port needs --reuse-port on both'}, or not available)`));
       });
     });
     this.port = uws.us_socket_local_port(this.listenSocket as never);
@@ -311,8 +316,8 @@ class UwsListener extends UwsConnTracker implements FrontListener {
   }
 }
 
-export async function startUwsListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog, certs: ListenerCerts): Promise<FrontListener> {
+export async function startUwsListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog, certs: ListenerCerts, reusePort = false): Promise<FrontListener> {
   const l = new UwsListener(cfg, handler, log, certs);
-  await l.listen();
+  await l.listen(reusePort);
   return l;
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile, formatIssues } from '../config/load-config.js';
+import { loadConfigFile, formatIssues, type LoadResult } from '../config/load-config.js';
 import { configWarnings } from '../config/cross-checks.js';
 import { createLogger } from '../core/logger.js';
 // Text only; the certs code itself is imported lazily below.
@@ -9,8 +9,12 @@ const USAGE = `usage: longhaul <command> [options]
 
   demo [--rtt MS] [--requests N] [--port P] [--once]
                           run the built-in demo on loopback (the default command)
-  run --config FILE       run the gateway (SIGHUP reloads the config and certificates)
-  check --config FILE     validate a config file; prints every error with its key path
+  run --config FILE [--pid-file FILE] [--reuse-port]
+                          run the gateway (SIGHUP reloads the config and certificates);
+                          --reuse-port: share the ports with another longhaul (handover, README
+                          "Install and upgrade"); without it a port in use refuses the start
+  check --config FILE     the checks run makes before starting (config, certificates, keys, CA
+                          bundles, token file); prints every error with its key path
   admin ACTION ...        talk to a running gateway's admin listener (longhaul admin help)
 ${CERTS_USAGE}  help                    this text
 `;
@@ -21,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
     case 'check': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
       if (!values.config) return usage('check needs --config FILE');
-      const r = loadConfigFile(values.config);
+      const r = await loadForStart(values.config);
       if (!r.ok) {
         process.stderr.write(`${values.config}: ${r.issues.length} error(s)\n${formatIssues(r.issues)}\n`);
         return 1;
@@ -32,25 +36,36 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'run': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { config: { type: 'string', short: 'c' }, 'pid-file': { type: 'string' }, 'reuse-port': { type: 'boolean', default: false } },
+      });
       if (!values.config) return usage('run needs --config FILE');
-      const r = loadConfigFile(values.config);
+      const r = await loadForStart(values.config);
       if (!r.ok) {
         process.stderr.write(`${values.config}: ${r.issues.length} error(s); not starting\n${formatIssues(r.issues)}\n`);
         return 1;
       }
       const { Gateway } = await import('./gateway.js');
+      const { notifyService } = await import('./service-notify.js');
       const log = createLogger(r.config.log.level);
       for (const w of configWarnings(r.config)) log.warn({ key: w.path }, w.message);
       let gw;
       try {
-        gw = await Gateway.start(r.config, log);
+        gw = await Gateway.start(r.config, log, { reusePort: values['reuse-port'] });
       } catch (err) {
-        // Certificate problems (missing file, key not matching its cert) carry key path and files.
-        if ((err as Error).name !== 'CertificateError') throw err;
+        // The preflight has read every file; what is left is binding (address in use…) and races
+        // with files changed since. Both are refusals with a message, never a stack trace.
         process.stderr.write(`${values.config}: not starting: ${(err as Error).message}\n`);
         return 1;
       }
+      const pidFile = values['pid-file'];
+      if (pidFile) {
+        const { writePidFile } = await import('./pid-file.js');
+        writePidFile(pidFile);
+      }
+      log.info({ pid: process.pid, pid_file: pidFile ?? null, reuse_port: values['reuse-port'] }, 'ready');
+      void notifyService({ kind: 'ready', status: `listening: ${gw.listeners.map((l) => `${l.name} :${l.port}`).join(', ')}` }, log);
       const file = values.config;
       // SIGHUP: reload the config file (a bad file is reported, every issue, and ignored), then
       // re-read the listeners' certificates (failures are logged; the old ones keep serving).
@@ -67,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
       process.on('SIGHUP', onHup);
       await untilSignal();
       process.off('SIGHUP', onHup);
+      void notifyService({ kind: 'stopping' }, log);
       log.info({ grace_ms: gw.config.shutdownGrace }, 'stopping: no new connections; in-flight requests finish');
       // A second SIGTERM / SIGINT while draining: stop waiting.
       const force = (): void => {
@@ -76,6 +92,10 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', force);
       process.once('SIGINT', force);
       await gw.stop();
+      if (pidFile) {
+        const { removePidFile } = await import('./pid-file.js');
+        removePidFile(pidFile);
+      }
       log.info('stopped');
       return 0;
     }
@@ -108,6 +128,15 @@ async function main(argv: string[]): Promise<number> {
     default:
       return usage(`unknown command: ${command}`);
   }
+}
+
+/** The config file, loaded and preflighted: what `check` reports is what `run` refuses. */
+async function loadForStart(file: string): Promise<LoadResult> {
+  const r = loadConfigFile(file);
+  if (!r.ok) return r;
+  const { preflight } = await import('./preflight.js');
+  const issues = preflight(r.config);
+  return issues.length > 0 ? { ok: false, issues } : r;
 }
 
 function usage(problem: string): number {

@@ -7,6 +7,8 @@ import { Forwarder } from '../proxy/forwarder.js';
 import { startFrontListener, type FrontListener } from '../front/front-listener.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { certReport, certWarnings, loadGatewayCerts, reloadListenerCerts, type GatewayCerts } from './gateway-certs.js';
+import { preflight } from './preflight.js';
+import { applyServerState, serverState, writeServerState } from './state-file.js';
 import { restartOnlyChanges } from './restart-only-changes.js';
 
 /** What a reload did: `ok: false` = the new config was rejected (issues) and the old one runs on. */
@@ -45,22 +47,25 @@ export class Gateway {
     return this.#config;
   }
 
-  static async start(config: GatewayConfig, log: Logger): Promise<Gateway> {
+  /** `reusePort`: `run --reuse-port` (SO_REUSEPORT on the client listeners; handover, issue 12 item 9). */
+  static async start(config: GatewayConfig, log: Logger, options: { reusePort?: boolean } = {}): Promise<Gateway> {
     // Before anything listens or connects: a missing file or a key that is not its
     // certificate's stops the start with a CertificateError naming the key path and both files.
     const gw = new Gateway(config, log, loadGatewayCerts(config));
     for (const w of certWarnings(gw.certs)) log.warn(w);
     for (const f of config.farms) gw.farms.set(f.name, new Farm(f, log.child({ farm: f.name })));
+    if (config.stateFile) gw.#keepState(config.stateFile);
     // Farms first: the listeners open once each farm has a warm connection (or its first
     // attempt failed, or its connect timeout passed), so the first client request rides a warm
     // connection — one RTT — instead of paying TCP + TLS to the farm (issue 5's cold start; Envoy
     // likewise starts listeners only after its clusters have initialised).
     for (const farm of gw.farms.values()) farm.warm();
     try {
-      if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
+      if (config.admin && options.reusePort) gw.#adminWhenFree(config.admin);
+      else if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
       await gw.#awaitWarmFarms();
       for (const l of config.listeners) {
-        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name }), gw.certs.listeners[gw.listeners.length]));
+        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name }), gw.certs.listeners[gw.listeners.length], options.reusePort ?? false));
       }
     } catch (err) {
       await gw.stop();
@@ -69,6 +74,57 @@ export class Gateway {
     for (const l of gw.listeners) log.info({ listener: l.name, port: l.port }, 'listening');
     return gw;
   }
+
+  /**
+   * `--reuse-port` handover: the admin listener (node:http, no SO_REUSEPORT on Node 20) belongs to
+   * the old process until it exits; this one takes the address as soon as it is free.
+   */
+  #adminWhenFree(cfg: NonNullable<GatewayConfig['admin']>): void {
+    const alog = this.log.child({ component: 'admin' });
+    let warned = false;
+    const attempt = (): void => {
+      if (this.#stopping) return;
+      startAdminServer(cfg, this, alog).then(
+        (admin) => {
+          if (this.#stopping) void admin.close();
+          else this.admin = admin;
+        },
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EADDRINUSE') return alog.error({ err: err.message }, 'admin listener could not start');
+          if (!warned) alog.warn({ admin: `${cfg.bind.host}:${cfg.bind.port}` }, 'admin address in use (the previous process during a --reuse-port handover?): retrying every 250 ms');
+          warned = true;
+          setTimeout(attempt, 250).unref();
+        },
+      );
+    };
+    attempt();
+  }
+
+  /** `state-file`: apply the saved state now, then save on every change (polled each second) and at stop. */
+  #keepState(file: string): void {
+    applyServerState(file, this.farms, this.log);
+    let last = JSON.stringify(serverState(this.farms.values()));
+    const save = (): void => {
+      const now = serverState(this.farms.values());
+      const text = JSON.stringify(now);
+      if (text === last) return;
+      try {
+        writeServerState(file, now);
+        last = text;
+      } catch (err) {
+        this.log.error({ state_file: file, err: (err as Error).message }, 'could not write the state-file');
+      }
+    };
+    const timer = setInterval(save, 1000);
+    timer.unref();
+    this.#saveState = () => {
+      clearInterval(timer);
+      last = '';
+      save();
+    };
+  }
+
+  #saveState: (() => void) | null = null;
 
   /** Waits (bounded by each farm's connect timeout) for every farm's first warm connection. */
   async #awaitWarmFarms(): Promise<void> {
@@ -99,7 +155,11 @@ export class Gateway {
 
   /** Load, validate and apply a config file (SIGHUP, admin). A bad file changes nothing. */
   reloadFromFile(file: string): ReloadResult {
-    const r = loadConfigFile(file);
+    const loaded = loadConfigFile(file);
+    // The same preflight as `run` and `check` (certificates, keys, CA bundles, token file): a
+    // junk CA in a reloaded file must not replace a working farm's TLS.
+    const pre = loaded.ok ? preflight(loaded.config) : [];
+    const r = loaded.ok && pre.length > 0 ? { ok: false as const, issues: pre } : loaded;
     if (!r.ok) {
       this.log.error({ file, issues: r.issues }, `reload rejected: ${r.issues.length} error(s) in the new configuration; the running one stays`);
       for (const i of r.issues) this.log.error({ path: i.path }, `reload: ${i.path}: ${i.message}`);
@@ -183,6 +243,7 @@ export class Gateway {
   stop(graceMs = this.#config.shutdownGrace): Promise<void> {
     this.#stopping ??= (async () => {
       await Promise.all(this.listeners.map((l) => l.close(graceMs)));
+      this.#saveState?.();
       const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
       await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
       await this.admin?.close();

@@ -13,8 +13,11 @@ export interface CliChild {
   waitForOutput(text: string | RegExp, maxMs?: number): Promise<boolean>;
 }
 
+/** The CLI from the TypeScript sources (tsx): tests exercise src/, never a possibly stale dist/. */
+export const CLI: string[] = ['--import', 'tsx', path.resolve('src/main/cli.ts')];
+
 export function runCli(file: string, env: Record<string, string> = {}): CliChild {
-  const child = spawn(process.execPath, [path.resolve('bin/longhaul.js'), 'run', '--config', file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'run', '--config', file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d));

@@ -8,11 +8,12 @@ import { oneShotRequest, type OneShotResult } from '../../src/demo/one-shot-clie
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { deadPort } from '../helpers/misbehaving-server.js';
 import { until } from '../helpers/until.js';
+import { CLI } from '../helpers/cli-child.js';
 
 interface CliResult { code: number | null; stdout: string; stderr: string }
 
 function cli(args: string[]): Promise<CliResult> {
-  const child = spawn(process.execPath, [path.resolve('bin/longhaul.js'), 'admin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'admin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));

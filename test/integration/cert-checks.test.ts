@@ -8,8 +8,9 @@ import { silentLogger } from '../../src/core/logger.js';
 import { Gateway } from '../../src/main/gateway.js';
 import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../helpers/configs.js';
 import { pkiFiles } from '../helpers/pki-files.js';
+import { CLI } from '../helpers/cli-child.js';
 
-const BIN = path.resolve('bin/longhaul.js');
+const BIN = CLI;
 const dir = mkdtempSync(path.join(tmpdir(), 'longhaul-certcheck-'));
 const w = (name: string, data: string) => {
   const p = path.join(dir, name);
@@ -24,9 +25,9 @@ t.test('longhaul run refuses a key that is not its certificate\'s, naming both f
 farms:
   - { name: f, tls: { ca: ${f.caFile} }, servers: [{ name: s1, address: "127.0.0.1:9" }] }
 `);
-  const r = spawnSync(process.execPath, [BIN, 'run', '--config', file], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [...BIN, 'run', '--config', file], { encoding: 'utf8', timeout: 60_000 });
   t.equal(r.status, 1, 'exit code 1');
-  t.equal(r.stderr.trim(), `${file}: not starting: listeners[0].tls: certificate ${f.gatewayCert} and key ${f.farmKey} do not match (the key is not this certificate's private key)`);
+  t.equal(r.stderr.trim(), `${file}: 1 error(s); not starting\n  listeners[0].tls.key: ${f.farmKey} is not the private key of ${f.gatewayCert} (certificate and key do not match)`);
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });
 

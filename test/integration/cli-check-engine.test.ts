@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { pkiFiles } from '../helpers/pki-files.js';
+import { CLI } from '../helpers/cli-child.js';
 
 t.test('check warns about engine: uws and still accepts the file', async (t) => {
   const f = await pkiFiles();
@@ -23,7 +24,7 @@ farms:
 `);
     return p;
   };
-  const run = (p: string) => spawnSync(process.execPath, [path.resolve('bin/longhaul.js'), 'check', '--config', p], { encoding: 'utf8', timeout: 60_000 });
+  const run = (p: string) => spawnSync(process.execPath, [...CLI, 'check', '--config', p], { encoding: 'utf8', timeout: 60_000 });
   const uws = run(file('uws.yaml', '    engine: uws\n'));
   t.equal(uws.status, 0, uws.stderr);
   t.match(uws.stderr, /1 warning\(s\)\n {2}listeners\[0\]\.engine: engine uws is opt-in and has known parser gaps/);

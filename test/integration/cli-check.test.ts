@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { pkiFiles } from '../helpers/pki-files.js';
+import { CLI } from '../helpers/cli-child.js';
 
-const BIN = path.resolve('bin/longhaul.js');
+const BIN = CLI;
 
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [...BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { startFarmServer } from '../../src/demo/farm-server.js';
 import { deadPort } from '../helpers/misbehaving-server.js';
-import { waitForGateway } from '../helpers/cli-child.js';
+import { CLI, waitForGateway } from '../helpers/cli-child.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
 t.test('longhaul run serves a YAML config and exits 0 on SIGTERM', async (t) => {
@@ -27,7 +27,7 @@ farms:
       - { name: s1, address: 127.0.0.1:${s.port} }
 `,
   );
-  const child = spawn(process.execPath, [path.resolve('bin/longhaul.js'), 'run', '--config', file], { env: { ...process.env, TEST_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'run', '--config', file], { env: { ...process.env, TEST_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('exit', r));

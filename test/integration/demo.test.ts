@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
+import { CLI } from '../helpers/cli-child.js';
 
 // `npm start` runs `longhaul demo`; this runs the same code with a short RTT and --once.
 t.test('longhaul demo prints the direct-vs-gateway comparison', async (t) => {
-  const child = spawn(process.execPath, [path.resolve('bin/longhaul.js'), 'demo', '--once', '--rtt', '20', '--requests', '5', '--port', '0'], {
+  const child = spawn(process.execPath, [...CLI, 'demo', '--once', '--rtt', '20', '--requests', '5', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -19,17 +19,18 @@ import { startFarmServer, type FarmServer } from '../../src/demo/farm-server.js'
 import { Gateway } from '../../src/main/gateway.js';
 import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../helpers/configs.js';
 import { pkiFiles } from '../helpers/pki-files.js';
+import { CLI } from '../helpers/cli-child.js';
 
 const run = promisify(execFile);
 // 800 new TLS connections from a JVM on a shared 2-core machine take longer than tap's default.
 t.setTimeout(480_000);
-const BIN = path.resolve('bin/longhaul.js');
+const BIN = CLI;
 const MAX_CONN = 4;
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 const work = mkdtempSync(path.join(tmpdir(), 'longhaul-java-'));
 const certs = path.join(work, 'certs');
-const init = spawnSync(process.execPath, [BIN, 'certs', 'init', '--dns', 'localhost', '--ip', '127.0.0.1', '--key-type', 'ec', '--out', certs], { encoding: 'utf8' });
+const init = spawnSync(process.execPath, [...BIN, 'certs', 'init', '--dns', 'localhost', '--ip', '127.0.0.1', '--key-type', 'ec', '--out', certs], { encoding: 'utf8' });
 if (init.status !== 0) throw new Error(`certs init failed: ${init.stderr}`);
 
 /**

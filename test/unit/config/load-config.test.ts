@@ -53,6 +53,7 @@ t.test('a minimal config gets every documented default', async (t) => {
     admin: null,
     log: { level: 'info', access: true },
     shutdownGrace: 30_000,
+    stateFile: null,
     farms: [{
       name: 'api',
       balance: 'leastconn',
@@ -67,7 +68,7 @@ t.test('a minimal config gets every documented default', async (t) => {
       pool: DEFAULT_POOL,
       health: {
         enabled: false, path: '/health', method: 'GET', expectStatus: 200,
-        inter: 2_000, fastinter: 500, downinter: 5_000, rise: 2, fall: 3, disableOn404: false,
+        inter: 2_000, fastinter: 2_000, downinter: 2_000, rise: 2, fall: 3, disableOn404: false,
         timeout: 2_000, observe: 'none', errorLimit: 10,
       },
       servers: [{ name: 's1', address: { host: '10.0.0.1', port: 443 }, weight: 1, backup: false, pool: DEFAULT_POOL }],
