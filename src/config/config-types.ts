@@ -18,6 +18,8 @@ export interface ListenerConfig {
   tls: { cert: string; key: string; sniCerts: SniCertConfig[] };
   farm: string;
   timeouts: { client: number; httpRequest: number; httpKeepAlive: number };
+  /** `min-upload-rate` (bytes/s) over each timeouts.http-request window of a request body; absent: 1 KiB/s. 0: at least one byte per window. */
+  minUploadRate?: number;
   /** `forwarded-for`; absent: replace (src/core/forwarded-policy.ts). */
   forwardedFor?: ForwardedPolicy;
 }
@@ -94,6 +96,8 @@ export interface FarmConfig {
   redispatch: boolean;
   retryOn: string[]; // 'conn-failure' | 'empty-response' | 'junk-response' | 'response-timeout' | '503' ...
   replayBuffer: number;
+  /** `request-buffer`: body bytes received before a backend connection is leased; absent: 64 KiB. */
+  requestBuffer?: number;
   timeouts: { connect: number; server: number; queue: number };
   tls: FarmTlsConfig;
   pool: PoolConfig;
