@@ -25,6 +25,8 @@ export interface BodyControl {
   pause(): void;
   /** Read from the client socket again. */
   resume(): void;
+  /** The body failed by its own rule (LH_CLIENT_SLOW_UPLOAD): the front must close the connection after its answer. */
+  stalled?(err: LonghaulError): void;
 }
 
 export interface BodyLimits {
@@ -285,7 +287,9 @@ export class RequestBody {
       const got = this.received - this.#windowStart;
       const need = Math.max(1, Math.floor((rate.minRate * rate.windowMs) / 1000));
       if (got < need) {
-        this.fail(new LonghaulError('LH_CLIENT_SLOW_UPLOAD', `client sent ${got} body bytes in ${rate.windowMs} ms (minimum ${need})`));
+        const err = new LonghaulError('LH_CLIENT_SLOW_UPLOAD', `client sent ${got} body bytes in ${rate.windowMs} ms (minimum ${need})`);
+        this.fail(err);
+        this.control.stalled?.(err);
         return;
       }
       this.#armRate();

@@ -111,7 +111,11 @@ export class UwsExchange extends UwsResponseWriter {
           // socket gone
         }
       };
-      this.body = newRequestBody(this.framing.length, { pause: pauseClient, resume: resumeClient }, this.listener.cfg);
+      // A slow upload leaves the rest of its body on the wire: its answer closes the connection.
+      const stalled = (): void => {
+        this.wantsClose = true;
+      };
+      this.body = newRequestBody(this.framing.length, { pause: pauseClient, resume: resumeClient, stalled }, this.listener.cfg);
     }
     const l = this.listener;
     const req: ProxyRequest = {
