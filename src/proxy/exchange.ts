@@ -109,10 +109,13 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
      * `!this.paused` when the server's FIN arrives while the parser is paused — which is exactly
      * a close-delimited response (no Content-Length, not chunked) paused for a slow client when
      * its last bytes came in: an uncaught AssertionError (chaos run, issue 11). Our listener runs
-     * before undici's and resumes the parser; what the resume delivers is at most the bytes
-     * undici had already read (one socket read), so memory stays bounded.
+     * before undici's, resumes the parser and never pauses it again (the resume itself delivers
+     * the bytes undici had already read, and onData would pause again): what is left is at
+     * most those bytes, already in memory, so memory stays bounded.
      */
+    let serverEnded = false;
     const onServerEnd = (): void => {
+      serverEnded = true;
       if (responsePaused) {
         responsePaused = false;
         resumeUndici();
@@ -202,7 +205,7 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
           return true;
         }
         bytes += chunk.length;
-        const ok = sink.write(chunk);
+        const ok = sink.write(chunk) || serverEnded;
         if (!ok) {
           // Client back-pressure: the server is not silent, the client is slow (issue 11 item 2).
           responsePaused = true;
