@@ -15,7 +15,6 @@ export type ErrorCode =
   | 'LH_CLIENT_ABORTED' // the client went away
   | 'LH_CLIENT_BAD_REQUEST' // the backend codec refused the client's request before sending it: the client's fault
   | 'LH_CLIENT_SLOW_UPLOAD' // the client sent its body slower than min-upload-rate over timeouts.http-request (while the gateway was ready): the client's fault
-  | 'LH_CLIENT_TIMEOUT' // the client left a response unread for longer than timeouts.client: the client's fault
   | 'LH_BODY_READER_CLOSED' // internal: a retry took the request body over from an earlier attempt
   | 'LH_POOL_CLOSED'
   | 'LH_BODY_TOO_LARGE_TO_REPLAY'
@@ -32,7 +31,7 @@ export class LonghaulError extends Error {
 }
 
 /** Failures caused by the client: never counted against a server, never retried elsewhere, logged as client faults (issue 11 item 2). */
-export const CLIENT_FAULTS: ReadonlySet<string> = new Set<ErrorCode>(['LH_CLIENT_ABORTED', 'LH_CLIENT_BAD_REQUEST', 'LH_CLIENT_SLOW_UPLOAD', 'LH_CLIENT_TIMEOUT']);
+export const CLIENT_FAULTS: ReadonlySet<string> = new Set<ErrorCode>(['LH_CLIENT_ABORTED', 'LH_CLIENT_BAD_REQUEST', 'LH_CLIENT_SLOW_UPLOAD']);
 
 export function isClientFault(code: string): boolean {
   return CLIENT_FAULTS.has(code);
