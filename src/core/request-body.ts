@@ -118,6 +118,10 @@ export class RequestBody {
   get replayable(): boolean {
     return !this.#dropped && !this.#discarding && !this.#failure;
   }
+  /** discard() was called: readers end early, the body never reaches a server whole. */
+  get discarded(): boolean {
+    return this.#discarding;
+  }
   /** The client is paused by back-pressure right now. */
   get paused(): boolean {
     return this.#paused;
@@ -318,6 +322,8 @@ export class BodyReader implements AsyncIterableIterator<Buffer> {
   #closed = false;
   #waiter: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: Error) => void } | null = null;
   onWait: (waiting: boolean) => void = noop;
+  /** This reader handed out the body's end: the whole body went to its attempt. */
+  done = false;
 
   constructor(
     private readonly body: RequestBody,
@@ -360,7 +366,10 @@ export class BodyReader implements AsyncIterableIterator<Buffer> {
     const t = this.body._take(this, this.#pos);
     if (!t) return null;
     if (t.error) return Promise.reject(t.error);
-    if (t.done) return Promise.resolve(DONE);
+    if (t.done) {
+      this.done = !this.body.discarded;
+      return Promise.resolve(DONE);
+    }
     this.#pos++;
     return Promise.resolve({ value: t.chunk!, done: false });
   }
@@ -374,7 +383,10 @@ export class BodyReader implements AsyncIterableIterator<Buffer> {
     this.#waiter = null;
     this.onWait(false);
     if (t.error) w.reject(t.error);
-    else if (t.done) w.resolve(DONE);
+    else if (t.done) {
+      this.done = !this.body.discarded;
+      w.resolve(DONE);
+    }
     else {
       this.#pos++;
       w.resolve({ value: t.chunk!, done: false });

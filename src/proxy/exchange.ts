@@ -230,7 +230,9 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
         socket.off('end', onServerEnd);
         responsePaused = false;
         sink.end();
-        resolve({ status, bytes, reusable: !serverClose, serverMs: headAt - dispatchedAt, connectionAuth });
+        // A server that answered before it got the whole body leaves that body's rest in flight
+        // on this connection: never reused (the next exchange would follow a truncated request).
+        resolve({ status, bytes, reusable: !serverClose && (!req.body || req.body.done), serverMs: headAt - dispatchedAt, connectionAuth });
       },
       onError(err) {
         if (discarding) {

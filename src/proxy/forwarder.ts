@@ -54,11 +54,18 @@ export class Forwarder {
   ) {}
 
   readonly handle = (req: ProxyRequest, sink: ResponseSink): void => {
-    this.#forward(req, sink).catch((err) => {
-      this.log.error({ err }, 'forwarder bug');
-      if (!sink.started && !sink.aborted) sendErrorResponse(sink, 500, 'LH_UNKNOWN');
-      else if (!sink.aborted) sink.destroy();
-    });
+    this.#forward(req, sink)
+      .catch((err) => {
+        this.log.error({ err }, 'forwarder bug');
+        if (!sink.started && !sink.aborted) sendErrorResponse(sink, 500, 'LH_UNKNOWN');
+        else if (!sink.aborted) sink.destroy();
+      })
+      .finally(() => {
+        // Answered before the client finished its body (early answer, error, client fault): the
+        // rest is read and dropped, the client is never left paused (node engine: nobody else
+        // would resume it).
+        if (req.body && !req.body.complete) req.body.discard();
+      });
   };
 
   async #forward(req: ProxyRequest, sink: ResponseSink): Promise<void> {
