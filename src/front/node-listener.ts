@@ -12,10 +12,12 @@
  *   `wantsClose` reports the same decision).
  * - `Expect: 100-continue`: 'checkContinue' → validated first, then `writeContinue()` before the
  *   body is read; `Expect` is not passed on. Other expectations: 417.
- * - Backpressure: response `write()`'s return value + 'drain'; the request body is pulled with
- *   the IncomingMessage's async iterator (node pauses the socket while nobody reads).
+ * - Backpressure: response `write()`'s return value + 'drain'; the request body is pushed into
+ *   the one body primitive (src/core/request-body.ts), which pauses/resumes the IncomingMessage
+ *   (node stops reading the socket while it is paused).
  * - Timeouts: keepAliveTimeout = timeouts.http-keep-alive; headersTimeout = timeouts.http-request;
- *   requestTimeout = timeouts.client (whole request received), checked every second.
+ *   requestTimeout = timeouts.client (whole request received), checked every second; the body
+ *   also has to keep `min-upload-rate` over each http-request window (request-body.ts).
  * - clientConnId: one id per TLS socket (WeakMap), from the same counter as the uws engine.
  * - node adds its own `Date`; the proxy never passes the server's.
  * - Targets: absolute-form → origin-form (request-validation.ts toOriginForm); `*` only for
