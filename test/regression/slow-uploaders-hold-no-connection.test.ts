@@ -66,7 +66,7 @@ for (const engine of ['node', 'uws'] as Engine[]) {
     const { f, gw, port } = await setup(t, engine, 30_000);
     const tricklers = Array.from({ length: TRICKLERS }, () => trickler(port, f.pki.ca.certPem, 500));
     t.teardown(() => tricklers.forEach((x) => x.stop()));
-    await until(() => gw.listeners[0]!.stats().requests >= TRICKLERS, 'every trickler sent its head');
+    await until(() => gw.listeners[0]!.stats().requests >= TRICKLERS, 'every trickler sent its head', 800, 25);
     const statuses = new Map<number, number>();
     for (let i = 0; i < NORMAL; i += 4) {
       const batch = await Promise.all(
