@@ -21,6 +21,8 @@ export interface ListenerConfig {
   access?: ClientAccess;
   farm: string;
   timeouts: { client: number; httpRequest: number; httpKeepAlive: number };
+  /** `min-upload-rate` (bytes/s) over each timeouts.http-request window of a request body; absent: 1 KiB/s. 0: at least one byte per window. */
+  minUploadRate?: number;
   /** `forwarded-for`; absent: replace (src/core/forwarded-policy.ts). */
   forwardedFor?: ForwardedPolicy;
 }
@@ -108,6 +110,8 @@ export interface FarmConfig {
   redispatch: boolean;
   retryOn: string[]; // 'conn-failure' | 'empty-response' | 'junk-response' | 'response-timeout' | '503' ...
   replayBuffer: number;
+  /** `request-buffer`: body bytes received before a backend connection is leased; absent: 64 KiB. */
+  requestBuffer?: number;
   timeouts: { connect: number; server: number; queue: number };
   tls: FarmTlsConfig;
   pool: PoolConfig;

@@ -64,6 +64,8 @@ export const farmSchema = z.strictObject({
   redispatch: bool().default(true),
   'retry-on': z.array(retryOnItem(), { error: need('must be a list') }).prefault(['conn-failure', 'empty-response']),
   'replay-buffer': size().prefault('64KiB'),
+  /** Body bytes received before a backend connection is leased (nginx proxy_request_buffering; issue 11 item 9). */
+  'request-buffer': size().prefault('64KiB'),
   timeouts: z.strictObject({
     connect: duration().prefault('5s'),
     server: duration().prefault('60s'),

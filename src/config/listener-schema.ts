@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { hostPort, isHostName } from './host-port.js';
 import { forwardedForSchema } from './forwarded-schema.js';
 import { allowSchema, listenerTlsPolicyKeys, maxConnSchema } from './listener-access-schema.js';
-import { duration, filePath, name, need, oneOf } from './schema-scalars.js';
+import { duration, filePath, name, need, oneOf, size } from './schema-scalars.js';
 
 /** A name an SNI certificate serves: a host name, or `*.` + host name (one label). Lowercased. */
 const sniName = () =>
@@ -39,6 +39,8 @@ export const listenerSchema = z.strictObject({
     ...listenerTlsPolicyKeys,
   }),
   farm: name(),
+  /** Bytes per second a request body must average over each timeouts.http-request window (issue 11 item 9). */
+  'min-upload-rate': size().prefault('1KiB'),
   timeouts: z.strictObject({
     client: duration().prefault('30s'),
     'http-request': duration().prefault('10s'),

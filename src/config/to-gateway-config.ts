@@ -45,6 +45,7 @@ function toFarm(f: FileFarm): FarmConfig {
     redispatch: f.redispatch,
     retryOn: f['retry-on'],
     replayBuffer: f['replay-buffer'],
+    requestBuffer: f['request-buffer'],
     timeouts: { ...f.timeouts },
     tls: {
       ca: f.tls.ca, sni: f.tls.sni ?? defaultSni(f), verify: f.tls.verify, cert: f.tls.cert, key: f.tls.key,
@@ -100,6 +101,7 @@ export function toGatewayConfig(c: FileConfig): GatewayConfig {
     farm: l.farm,
     timeouts: { client: l.timeouts.client, httpRequest: l.timeouts['http-request'], httpKeepAlive: l.timeouts['http-keep-alive'] },
     forwardedFor: l['forwarded-for'],
+    minUploadRate: l['min-upload-rate'],
   }));
   const admin = c.admin === undefined ? null : (() => {
     const a = c.admin ?? adminSchema.parse({});

@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'LH_RESPONSE_ABORTED' // server connection failed after the response started
   | 'LH_CLIENT_ABORTED' // the client went away
   | 'LH_CLIENT_BAD_REQUEST' // the backend codec refused the client's request before sending it: the client's fault
+  | 'LH_CLIENT_SLOW_UPLOAD' // the client sent its body slower than min-upload-rate over timeouts.http-request (while the gateway was ready): the client's fault
+  | 'LH_BODY_READER_CLOSED' // internal: a retry took the request body over from an earlier attempt
   | 'LH_POOL_CLOSED'
   | 'LH_BODY_TOO_LARGE_TO_REPLAY'
   | 'LH_RETRY_STATUS' // server answered a `retry-on` status; the response was not forwarded, the request is retried
@@ -31,6 +33,13 @@ export class LonghaulError extends Error {
     this.code = code;
     this.name = 'LonghaulError';
   }
+}
+
+/** Failures caused by the client: never counted against a server, never retried elsewhere, logged as client faults (issue 11 item 2). */
+export const CLIENT_FAULTS: ReadonlySet<string> = new Set<ErrorCode>(['LH_CLIENT_ABORTED', 'LH_CLIENT_BAD_REQUEST', 'LH_CLIENT_SLOW_UPLOAD']);
+
+export function isClientFault(code: string): boolean {
+  return CLIENT_FAULTS.has(code);
 }
 
 export function errorCode(err: unknown): string {

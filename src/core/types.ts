@@ -9,12 +9,9 @@ import type { ForwardedPolicy } from './forwarded-policy.js';
 /** Header list in arrival order; names as received (case preserved), values unmodified. */
 export type HeaderList = Array<[name: string, value: string]>;
 
-/** A pull-based request body. Iterating it applies backpressure to the client. */
-export interface RequestBody {
-  /** Declared Content-Length, or null when the client used chunked framing. */
-  readonly length: number | null;
-  [Symbol.asyncIterator](): AsyncIterator<Buffer>;
-}
+/** The request body: one producer (the front), one reader at a time (an attempt); see request-body.ts. */
+export type { RequestBody } from './request-body.js';
+import type { RequestBody } from './request-body.js';
 
 export interface ProxyRequest {
   /** Method in its real case (uWS lowercases; the front restores it), a validated RFC 9110 token. */

@@ -1,12 +1,14 @@
 /**
- * Pieces shared by both front engines (uws, node): client-connection ids, the pull-based
- * request body with backpressure, `wantsClose`, response-header hygiene, logging shape.
+ * Pieces shared by both front engines (uws, node): client-connection ids, the request body
+ * (src/core/request-body.ts) wiring, `wantsClose`, response-header hygiene, logging shape.
  * Nothing here knows about uWS or node:http objects.
  */
 import { STATUS_CODES } from 'node:http';
 import { LonghaulError } from '../core/errors.js';
-import type { HeaderList, RequestBody } from '../core/types.js';
+import type { HeaderList } from '../core/types.js';
 import { connectionTokens } from '../core/connection-tokens.js';
+import { RequestBody, type BodyControl } from '../core/request-body.js';
+import type { ListenerConfig } from '../config/config-types.js';
 
 /** The subset of pino the front uses (pino's `Logger` satisfies it). */
 export interface FrontLog {
@@ -26,127 +28,12 @@ export function nextClientConnId(): number {
   return connSeq;
 }
 
-/** Bytes queued in a request body before the client is paused. */
-export const BODY_HIGH_WATER = 256 * 1024;
-/** The client is resumed when the queue drains below this. */
-export const BODY_LOW_WATER = 64 * 1024;
-
 const EMPTY = Buffer.alloc(0);
 
-/**
- * A pull-based request body fed by an engine that pushes chunks (uWS `onData`). Chunks are
- * queued until the consumer pulls them; above BODY_HIGH_WATER the engine is asked to pause the
- * client and below BODY_LOW_WATER to resume it. Once the consumer stops iterating early
- * (`return()`), or the owner calls `discard()`, further chunks are dropped and the client is
- * never paused again (so the request can still reach its end on the wire).
- */
-export class PushedBody implements RequestBody {
-  readonly length: number | null;
-  private readonly chunks: Buffer[] = [];
-  private queued = 0;
-  private ended = false;
-  private failure: Error | null = null;
-  private paused = false;
-  private discarding = false;
-  private iterated = false;
-  private waiter: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: Error) => void } | null = null;
-  /** Total bytes received from the client so far. */
-  received = 0;
-
-  constructor(
-    length: number | null,
-    private readonly pause: () => void,
-    private readonly resume: () => void,
-  ) {
-    this.length = length;
-  }
-
-  get complete(): boolean {
-    return this.ended;
-  }
-
-  push(chunk: Buffer): void {
-    if (this.ended || this.failure) return;
-    this.received += chunk.length;
-    if (this.discarding || chunk.length === 0) return;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w.resolve({ value: chunk, done: false });
-      return;
-    }
-    this.chunks.push(chunk);
-    this.queued += chunk.length;
-    if (!this.paused && this.queued > BODY_HIGH_WATER) {
-      this.paused = true;
-      this.pause();
-    }
-  }
-
-  end(): void {
-    if (this.ended || this.failure) return;
-    this.ended = true;
-    if (this.waiter && this.chunks.length === 0) {
-      const w = this.waiter;
-      this.waiter = null;
-      w.resolve({ value: undefined, done: true });
-    }
-  }
-
-  fail(err: Error): void {
-    if (this.ended || this.failure) return;
-    this.failure = err;
-    this.chunks.length = 0;
-    this.queued = 0;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w.reject(err);
-    }
-  }
-
-  /** Drop everything queued and everything still to come; never pause the client again. */
-  discard(): void {
-    this.discarding = true;
-    this.chunks.length = 0;
-    this.queued = 0;
-    if (this.paused) {
-      this.paused = false;
-      this.resume();
-    }
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    if (this.iterated) throw new Error('request body can be iterated only once');
-    this.iterated = true;
-    return {
-      next: (): Promise<IteratorResult<Buffer>> => {
-        if (this.failure) return Promise.reject(this.failure);
-        const c = this.chunks.shift();
-        if (c) {
-          this.queued -= c.length;
-          if (this.paused && this.queued < BODY_LOW_WATER) {
-            this.paused = false;
-            this.resume();
-          }
-          return Promise.resolve({ value: c, done: false });
-        }
-        if (this.ended || this.discarding) return Promise.resolve({ value: undefined, done: true });
-        if (this.waiter) return Promise.reject(new Error('concurrent next() on a request body'));
-        if (this.paused) {
-          this.paused = false;
-          this.resume();
-        }
-        return new Promise((resolve, reject) => {
-          this.waiter = { resolve, reject };
-        });
-      },
-      return: (): Promise<IteratorResult<Buffer>> => {
-        this.discard();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
-  }
+/** The request body of one request, pausing the client through `control` (both engines). */
+export function newRequestBody(length: number | null, control: BodyControl, cfg: ListenerConfig): RequestBody {
+  const windowMs = cfg.timeouts.httpRequest;
+  return new RequestBody(length, control, { windowMs, minRate: cfg.minUploadRate ?? 1024 });
 }
 
 /** The error a body iterator throws when the client went away mid-body. */

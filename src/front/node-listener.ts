@@ -12,10 +12,12 @@
  *   `wantsClose` reports the same decision).
  * - `Expect: 100-continue`: 'checkContinue' → validated first, then `writeContinue()` before the
  *   body is read; `Expect` is not passed on. Other expectations: 417.
- * - Backpressure: response `write()`'s return value + 'drain'; the request body is pulled with
- *   the IncomingMessage's async iterator (node pauses the socket while nobody reads).
+ * - Backpressure: response `write()`'s return value + 'drain'; the request body is pushed into
+ *   the one body primitive (src/core/request-body.ts), which pauses/resumes the IncomingMessage
+ *   (node stops reading the socket while it is paused).
  * - Timeouts: keepAliveTimeout = timeouts.http-keep-alive; headersTimeout = timeouts.http-request;
- *   requestTimeout = timeouts.client (whole request received), checked every second.
+ *   requestTimeout = timeouts.client (whole request received), checked every second; the body
+ *   also has to keep `min-upload-rate` over each http-request window (request-body.ts).
  * - clientConnId: one id per TLS socket (WeakMap), from the same counter as the uws engine.
  * - node adds its own `Date`; the proxy never passes the server's.
  * - Targets: absolute-form → origin-form (request-validation.ts toOriginForm); `*` only for
@@ -32,7 +34,7 @@ import type { ListenerConfig } from '../config/config-types.js';
 import type { HeaderList, ProxyRequest, RequestBody, RequestHandler } from '../core/types.js';
 import { ClientConnection } from '../core/client-connection.js';
 import { NodeSink } from './node-response-sink.js';
-import { clientAbortedError, computeWantsClose, nextClientConnId, type FrontLog, type ListenerCounters } from './front-common.js';
+import { clientAbortedError, computeWantsClose, newRequestBody, nextClientConnId, type FrontLog, type ListenerCounters } from './front-common.js';
 import type { FrontListener } from './front-listener.js';
 import { certForName, type ListenerCerts } from '../tls/listener-certs.js';
 import { clientCertVerdict, contextOptions, serverVerifyOptions } from '../tls/listener-tls-policy.js';
@@ -49,37 +51,21 @@ function rawHeaderList(raw: string[]): HeaderList {
   return out;
 }
 
-/** Request body pulled from the IncomingMessage; a client abort surfaces as LH_CLIENT_ABORTED. */
-class NodeBody implements RequestBody {
-  private iterated = false;
-  constructor(
-    readonly length: number | null,
-    private readonly req: IncomingMessage,
-  ) {}
-
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    if (this.iterated) throw new Error('request body can be iterated only once');
-    this.iterated = true;
-    const it = this.req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const req = this.req;
-    return {
-      async next(): Promise<IteratorResult<Buffer>> {
-        try {
-          const r = await it.next();
-          if (r.done && !req.complete) throw clientAbortedError();
-          return r;
-        } catch (err) {
-          if ((err as { code?: string }).code === 'LH_CLIENT_ABORTED') throw err;
-          throw clientAbortedError();
-        }
-      },
-      async return(): Promise<IteratorResult<Buffer>> {
-        // Stop reading: node discards the rest of the body (req._dump) once the response is done.
-        await it.return?.();
-        return { value: undefined, done: true };
-      },
-    };
-  }
+/**
+ * The request body of `req`, pushed into the one body primitive (src/core/request-body.ts):
+ * 'data' → push, 'end' → end, a close before the body was complete → LH_CLIENT_ABORTED.
+ * Back-pressure: req.pause() stops node reading the socket (node pauses the socket while its
+ * IncomingMessage is paused); a discarded body keeps flowing so the request still reaches its end.
+ */
+function nodeBody(length: number | null, req: IncomingMessage, cfg: ListenerConfig): RequestBody {
+  const body = newRequestBody(length, { pause: () => req.pause(), resume: () => req.resume() }, cfg);
+  req.on('data', (chunk: Buffer) => body.push(chunk));
+  req.once('end', () => body.end());
+  req.on('error', () => body.fail(clientAbortedError()));
+  req.once('close', () => {
+    if (!req.complete) body.fail(clientAbortedError());
+  });
+  return body;
 }
 
 class NodeListener implements FrontListener {
@@ -266,6 +252,7 @@ class NodeListener implements FrontListener {
       this.connIds.set(socket, client);
     }
     client.requests++;
+    const body = framing.hasBody ? nodeBody(framing.length, req, this.cfg) : null;
     const proxyReq: ProxyRequest = {
       method,
       target,
@@ -277,11 +264,12 @@ class NodeListener implements FrontListener {
       listener: this.name,
       farm: this.cfg.farm,
       wantsClose,
-      body: framing.hasBody ? new NodeBody(framing.length, req) : null,
+      body,
       receivedAt,
       forwardedFor: this.cfg.forwardedFor,
     };
-    const sink = new NodeSink(res, () => wantsClose || this.closing, this.cfg.timeouts.client, this.log);
+    // A body that failed (slow upload) leaves the rest of it on the wire: the connection must close.
+    const sink = new NodeSink(res, () => wantsClose || this.closing || !!body?.failed, this.cfg.timeouts.client, this.log);
     try {
       this.handler(proxyReq, sink);
     } catch (err) {

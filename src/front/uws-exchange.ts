@@ -7,7 +7,8 @@
 import type { HttpResponse } from '@based/uws';
 import type { ListenerConfig } from '../config/config-types.js';
 import type { HeaderList, ProxyRequest, RequestHandler, ResponseSink } from '../core/types.js';
-import { PushedBody, clientAbortedError, computeWantsClose } from './front-common.js';
+import type { RequestBody } from '../core/request-body.js';
+import { clientAbortedError, computeWantsClose, newRequestBody } from './front-common.js';
 import { withoutExpect, type BodyFraming } from './request-validation.js';
 import type { UwsConn } from './uws-conn.js';
 import { atTick, parseTurn } from './uws-parse-turn.js';
@@ -43,7 +44,7 @@ export class UwsExchange extends UwsResponseWriter {
   method = '';
   override wantsClose = false;
   framing: BodyFraming = { hasBody: false, length: null, chunked: false };
-  override body: PushedBody | null = null;
+  override body: RequestBody | null = null;
   /** The last chunk of the request body was seen. */
   override bodyComplete = false;
   rejected = false;
@@ -110,7 +111,11 @@ export class UwsExchange extends UwsResponseWriter {
           // socket gone
         }
       };
-      this.body = new PushedBody(this.framing.length, pauseClient, resumeClient);
+      // A slow upload leaves the rest of its body on the wire: its answer closes the connection.
+      const stalled = (): void => {
+        this.wantsClose = true;
+      };
+      this.body = newRequestBody(this.framing.length, { pause: pauseClient, resume: resumeClient, stalled }, this.listener.cfg);
     }
     const l = this.listener;
     const req: ProxyRequest = {

@@ -21,7 +21,8 @@
 import type { HttpResponse } from '@based/uws';
 import type { HeaderList, ResponseSink } from '../core/types.js';
 import { runCallbacks } from '../core/run-callbacks.js';
-import { reasonPhrase, responseHeadersToWrite, type FrontLog, type PushedBody } from './front-common.js';
+import type { RequestBody } from '../core/request-body.js';
+import { reasonPhrase, responseHeadersToWrite, type FrontLog } from './front-common.js';
 import type { UwsConn } from './uws-conn.js';
 import { noop } from './uws-module.js';
 import { atTick, parseTurn } from './uws-parse-turn.js';
@@ -47,7 +48,7 @@ export abstract class UwsResponseWriter implements ResponseSink {
   abstract readonly head: { readonly target: string; readonly uwsCloses: boolean };
   abstract readonly conn: UwsConn | null;
   abstract readonly wantsClose: boolean;
-  abstract readonly body: PushedBody | null;
+  abstract readonly body: RequestBody | null;
   /** The last chunk of the request body was seen. */
   abstract readonly bodyComplete: boolean;
   /** Close the connection without (more) response: UwsExchange.kill(). */

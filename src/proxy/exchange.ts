@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { errorCode, LonghaulError, type ErrorCode } from '../core/errors.js';
+import type { BodyReader } from '../core/request-body.js';
 import type { ResponseSink } from '../core/types.js';
 import type { Lease } from '../pool/server-pool.js';
 import type { HeaderRules } from '../config/config-types.js';
@@ -39,7 +40,8 @@ export interface ExchangeRequest {
   method: string;
   path: string;
   headers: string[];
-  body: AsyncIterable<Buffer> | null;
+  /** This attempt's reader of the request body (one reader at a time, src/core/request-body.ts). */
+  body: BodyReader | null;
   /** timeouts.server: longest silence from the server while we wait for it (ms). */
   serverTimeoutMs: number;
   /**
@@ -92,22 +94,53 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
     let headAt = 0;
     let timer: NodeJS.Timeout | null = null;
     let resumeUndici: () => void = () => {};
+    /** The response is paused (onData returned false) until the client drains. */
+    let responsePaused = false;
     /** Set while a refused retry-on response is being read and dropped. */
     let discarding = false;
     let discarded = 0;
 
     const currentPhase = (): ExchangePhase => (phase === 'response-started' ? phase : socket.bytesWritten > writtenBefore ? 'written' : 'not-written');
 
+    const stopTimer = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    };
+
+    /*
+     * undici 7.30 (lib/dispatcher/client-h1.js onHttpSocketEnd → Parser.finish) asserts
+     * `!this.paused` when the server's FIN arrives while the parser is paused — which is exactly
+     * a close-delimited response (no Content-Length, not chunked) paused for a slow client when
+     * its last bytes came in: an uncaught AssertionError (chaos run, issue 11). Our listener runs
+     * before undici's, resumes the parser and never pauses it again (the resume itself delivers
+     * the bytes undici had already read, and onData would pause again): what is left is at
+     * most those bytes, already in memory, so memory stays bounded.
+     */
+    let serverEnded = false;
+    const onServerEnd = (): void => {
+      serverEnded = true;
+      if (responsePaused) {
+        responsePaused = false;
+        resumeUndici();
+      }
+    };
+    socket.prependListener('end', onServerEnd);
+
     const fail = (err: ExchangeError): void => {
       if (settled) return;
       settled = true;
-      if (timer) clearTimeout(timer);
+      stopTimer();
+      socket.off('end', onServerEnd);
       reject(err);
     };
 
-    // Our own timer (undici's tick is ~500 ms): silence longer than timeouts.server.
+    // Our own timer (undici's tick is ~500 ms): silence longer than timeouts.server, counted only
+    // while the gateway is ready to take the server's bytes and is not itself waiting for the
+    // client (issue 11 item 2): stopped while the response is paused for a slow client and while
+    // the request body waits for the client's next chunk.
+    let waitingForClient = false;
     const armTimer = (): void => {
-      if (req.serverTimeoutMs <= 0) return;
+      if (req.serverTimeoutMs <= 0 || settled || responsePaused || waitingForClient) return;
       if (timer) timer.refresh();
       else
         timer = setTimeout(() => {
@@ -117,6 +150,14 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
           abortUndici?.(err);
         }, req.serverTimeoutMs);
     };
+
+    if (req.body) {
+      req.body.onWait = (waiting) => {
+        waitingForClient = waiting;
+        if (waiting) stopTimer();
+        else armTimer();
+      };
+    }
 
     sink.onAbort(() => {
       const err = new ExchangeError('LH_CLIENT_ABORTED', 'client went away', currentPhase());
@@ -167,8 +208,18 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
           return true;
         }
         bytes += chunk.length;
-        const ok = sink.write(chunk);
-        if (!ok) sink.onDrain(() => resumeUndici());
+        const ok = sink.write(chunk) || serverEnded;
+        if (!ok) {
+          // Client back-pressure: the server is not silent, the client is slow (issue 11 item 2).
+          responsePaused = true;
+          stopTimer();
+          sink.onDrain(() => {
+            if (!responsePaused) return;
+            responsePaused = false;
+            armTimer();
+            resumeUndici();
+          });
+        }
         return ok;
       },
       onComplete() {
@@ -178,9 +229,13 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
           return;
         }
         settled = true;
-        if (timer) clearTimeout(timer);
+        stopTimer();
+        socket.off('end', onServerEnd);
+        responsePaused = false;
         sink.end();
-        resolve({ status, bytes, reusable: !serverClose, serverMs: headAt - dispatchedAt, connectionAuth });
+        // A server that answered before it got the whole body leaves that body's rest in flight
+        // on this connection: never reused (the next exchange would follow a truncated request).
+        resolve({ status, bytes, reusable: !serverClose && (!req.body || req.body.done), serverMs: headAt - dispatchedAt, connectionAuth });
       },
       onError(err) {
         if (discarding) {

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { BackendServer } from '../balancer/backend-server.js';
 import type { Farm } from '../balancer/farm.js';
 import { upstreamHost } from '../balancer/host-header.js';
-import { errorCode } from '../core/errors.js';
+import { errorCode, isClientFault } from '../core/errors.js';
+import { BODY_HIGH_WATER } from '../core/request-body.js';
 import type { Logger } from '../core/logger.js';
 import type { ProxyRequest, ResponseSink } from '../core/types.js';
 import type { Lease } from '../pool/server-pool.js';
@@ -11,7 +12,6 @@ import { ExchangeError, runExchange, type ExchangeResult } from './exchange.js';
 import { upstreamRequestHeaders } from './hop-headers.js';
 import { isIdempotent } from './idempotency.js';
 import { PrivateConnections } from './private-connections.js';
-import { ReplayBody } from './replay-body.js';
 import { classifyFailure, parseRetryOn } from './retry-policy.js';
 import { reuseConstraints } from './reuse-policy.js';
 
@@ -55,11 +55,18 @@ export class Forwarder {
   ) {}
 
   readonly handle = (req: ProxyRequest, sink: ResponseSink): void => {
-    this.#forward(req, sink).catch((err) => {
-      this.log.error({ err }, 'forwarder bug');
-      if (!sink.started && !sink.aborted) sendErrorResponse(sink, 500, 'LH_UNKNOWN');
-      else if (!sink.aborted) sink.destroy();
-    });
+    this.#forward(req, sink)
+      .catch((err) => {
+        this.log.error({ err }, 'forwarder bug');
+        if (!sink.started && !sink.aborted) sendErrorResponse(sink, 500, 'LH_UNKNOWN');
+        else if (!sink.aborted) sink.destroy();
+      })
+      .finally(() => {
+        // Answered before the client finished its body (early answer, error, client fault): the
+        // rest is read and dropped, the client is never left paused (node engine: nobody else
+        // would resume it).
+        if (req.body && !req.body.complete) req.body.discard();
+      });
   };
 
   async #forward(req: ProxyRequest, sink: ResponseSink): Promise<void> {
@@ -86,7 +93,10 @@ export class Forwarder {
     const cfg = farm.config;
     const retryOn = parseRetryOn(cfg.retryOn);
     const idempotent = isIdempotent(req.method, req.headers);
-    const body = req.body ? new ReplayBody(req.body, cfg.replayBuffer) : null;
+    const body = req.body;
+    const requestBuffer = cfg.requestBuffer ?? DEFAULT_REQUEST_BUFFER;
+    // The client is paused only above what request buffering waits for, or it would never arrive.
+    body?.configure({ replayLimit: cfg.replayBuffer, highWater: Math.max(BODY_HIGH_WATER, requestBuffer) });
     const host = req.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
     // `sni: host` with tls.sni-allow: a name outside the list is never sent (issue 11 item 3).
     if (!farm.tls.hostAllowed(host)) {
@@ -113,6 +123,18 @@ export class Forwarder {
       retryOn.statuses.size > 0 && idempotent
         ? (status: number): boolean => retryOn.statuses.has(status) && retriesLeft > 0 && !sink.aborted && (!body || body.replayable)
         : undefined;
+
+    if (body && requestBuffer > 0) {
+      // Request buffering (nginx proxy_request_buffering; issue 11 item 9): no backend connection
+      // is leased before `request-buffer` bytes (or the whole body) arrived, so a client that
+      // trickles its body holds only its own connection. A client that fails meanwhile (abort,
+      // slow upload) never reached a server: a client fault, nothing to count or retry.
+      try {
+        await body.whenBuffered(requestBuffer);
+      } catch (err) {
+        return this.#clientFault(req, sink, j, errorCode(err));
+      }
+    }
 
     for (;;) {
       if (sink.aborted) {
@@ -164,7 +186,7 @@ export class Forwarder {
         if (reused) server.counters.requestsOnReused++;
         const result: ExchangeResult = await runExchange(
           lease,
-          { method: req.method, path: req.target, headers, body: body ? body.attempt() : null, serverTimeoutMs: cfg.timeouts.server, responseRules: cfg.responseHeaders, ...(retryStatus ? { retryStatus } : {}) },
+          { method: req.method, path: req.target, headers, body: body ? body.reader() : null, serverTimeoutMs: cfg.timeouts.server, responseRules: cfg.responseHeaders, ...(retryStatus ? { retryStatus } : {}) },
           sink,
         );
         if (result.reusable && (alwaysPrivate || result.connectionAuth || lease.conn.owner)) this.#privates.pin(req.client, server, lease);
@@ -181,18 +203,23 @@ export class Forwarder {
         if (lease) this.#release(lease, reusable, (err as Error).message, endTurn);
         else endTurn?.();
         endTurn = null;
-        const code = errorCode(err);
+        // The body's own failure (client abort, slow upload) wins over how undici reported it.
+        const code = body?.failed ? errorCode(body.failed) : errorCode(err);
         j.error = code;
-        // A client fault never counts against the server (design "Blame the right side").
-        if (code !== 'LH_CLIENT_BAD_REQUEST') server.countError(code, reused);
         const phase = err instanceof ExchangeError ? err.phase : 'not-written';
-        if (code === 'LH_CLIENT_ABORTED' || sink.aborted) return this.#logAccess(req, j);
+        // A client fault never counts against the server, is never retried elsewhere and is
+        // logged as the client's (design "Blame the right side", issue 11 item 2).
+        if (isClientFault(code) || sink.aborted) {
+          if (phase === 'response-started' && !sink.aborted) sink.destroy();
+          return this.#clientFault(req, sink, j, sink.aborted ? 'LH_CLIENT_ABORTED' : code);
+        }
+        server.countError(code, reused);
         if (phase === 'response-started') {
           // The client has part of a response: the only honest thing left is to cut it.
           sink.destroy();
           return this.#logAccess(req, j);
         }
-        const bodyLost = !!body && !body.replayable && body.bytesRead > 0;
+        const bodyLost = !!body && !body.replayable;
         const retry = classifyFailure({ code, phase, idempotent, reused, bodyLost }, retryOn);
         connFailed = code === 'LH_CONNECT_FAILED' || code === 'LH_CONNECT_TIMEOUT';
         if (retry === 'stale' && staleLeft > 0) {
@@ -202,7 +229,7 @@ export class Forwarder {
           retriesLeft--;
           tried.add(server);
           fresh = false;
-        } else if (phase === 'written' && (!idempotent || bodyLost) && code !== 'LH_CLIENT_BAD_REQUEST') {
+        } else if (phase === 'written' && (!idempotent || bodyLost)) {
           this.log.warn(
             { method: req.method, path: req.target, server: server.name, cause: code, body_replayable: !bodyLost },
             'request was written and the connection failed before any response: the server may have processed it; not replayed',
@@ -212,7 +239,7 @@ export class Forwarder {
           j.status = sendErrorResponse(sink, code === 'LH_SERVER_TIMEOUT' ? 504 : 502, j.error);
           return this.#logAccess(req, j);
         } else {
-          const status = code === 'LH_CLIENT_BAD_REQUEST' ? 400 : code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_QUEUE_FULL' || code === 'LH_POOL_CLOSED' ? 503 : 502;
+          const status = code === 'LH_SERVER_TIMEOUT' ? 504 : code === 'LH_QUEUE_TIMEOUT' || code === 'LH_QUEUE_FULL' || code === 'LH_POOL_CLOSED' ? 503 : 502;
           j.status = sendErrorResponse(sink, status, code);
           return this.#logAccess(req, j);
         }
@@ -220,6 +247,21 @@ export class Forwarder {
         server.active--;
       }
     }
+  }
+
+  /**
+   * A failure the client caused: answered when the client can still read an answer (400 for a
+   * request the backend codec refused, 408 for a slow upload; connection closed after it by the
+   * front, the body having failed), logged as a client fault, never counted against a server.
+   */
+  #clientFault(req: ProxyRequest, sink: ResponseSink, j: Journey, code: string): void {
+    j.error = code;
+    this.log.info({ client: req.remoteAddress, method: req.method, path: req.target, code, fault: 'client' }, 'client fault');
+    if (!sink.started && !sink.aborted) {
+      if (code === 'LH_CLIENT_BAD_REQUEST') j.status = sendErrorResponse(sink, 400, code);
+      else if (code === 'LH_CLIENT_SLOW_UPLOAD') j.status = sendErrorResponse(sink, 408, code);
+    }
+    this.#logAccess(req, j);
   }
 
   /** `endTurn`: the next request of this client may take its private connection (after the release). */
@@ -257,6 +299,9 @@ export class Forwarder {
     );
   }
 }
+
+/** Farm `request-buffer` when absent (README "Configuration reference"). */
+const DEFAULT_REQUEST_BUFFER = 64 * 1024;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

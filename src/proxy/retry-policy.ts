@@ -1,3 +1,4 @@
+import { isClientFault } from '../core/errors.js';
 import type { ExchangePhase } from './exchange.js';
 
 /**
@@ -59,7 +60,8 @@ export interface FailedAttempt {
  * processed); neither is a request whose body was streamed past replay-buffer.
  */
 export function classifyFailure(f: FailedAttempt, on: RetryOn): 'stale' | 'counted' | null {
-  if (f.bodyLost) return null;
+  // The client's fault (bad input, abort, slow upload): no other server would do better (issue 11 item 2).
+  if (f.bodyLost || isClientFault(f.code)) return null;
   switch (f.code) {
     case 'LH_QUEUE_TIMEOUT':
     case 'LH_QUEUE_FULL': // 503 at once (HAProxy maxqueue; issue 11 item 6)

@@ -156,6 +156,18 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; path: 
     message: /unknown size unit "KB".*write KiB/,
   },
   {
+    name: 'request-buffer that is not a size (issue 11 item 9)',
+    text: edit('    timeouts: { connect: 5s }', '    timeouts: { connect: 5s }\n    request-buffer: lots'),
+    path: 'farms[0].request-buffer',
+    message: /size/,
+  },
+  {
+    name: 'min-upload-rate that is not a size (issue 11 item 9)',
+    text: edit('    farm: api', '    farm: api\n    min-upload-rate: fast'),
+    path: 'listeners[0].min-upload-rate',
+    message: /size/,
+  },
+  {
     name: 'missing tls file',
     text: edit('ca: ca.pem', 'ca: missing-ca.pem'),
     path: 'farms[0].tls.ca',
