@@ -229,6 +229,8 @@ class NodeListener implements FrontListener {
       httpVersion,
       headers: withoutExpect(headers),
       remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort,
+      tlsVersion: (socket as TLSSocket).getProtocol?.() ?? null,
       clientConnId: client.id,
       client,
       listener: this.name,

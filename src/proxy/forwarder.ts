@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { BackendServer } from '../balancer/backend-server.js';
 import type { Farm } from '../balancer/farm.js';
 import { errorCode } from '../core/errors.js';
@@ -13,9 +12,10 @@ import { PrivateConnections } from './private-connections.js';
 import { ReplayBody } from './replay-body.js';
 import { classifyFailure, parseRetryOn } from './retry-policy.js';
 import { reuseConstraints } from './reuse-policy.js';
+import { ExchangeTimings, recordAccess, tagRequestId, type AccessJourney } from './access-line.js';
 
 /** What one request's journey looked like: the access-log line and the stats are made from it. */
-interface Journey {
+interface Journey extends AccessJourney {
   server: BackendServer | null;
   attempts: number;
   reused: boolean;
@@ -45,6 +45,8 @@ interface Journey {
  */
 export class Forwarder {
   readonly #privates = new PrivateConnections();
+  /** Latency histograms for /metrics, observed with the access line (access-line.ts). */
+  readonly timings = new ExchangeTimings();
 
   constructor(
     private readonly farms: ReadonlyMap<string, Farm>,
@@ -88,6 +90,8 @@ export class Forwarder {
     const body = req.body ? new ReplayBody(req.body, cfg.replayBuffer) : null;
     const host = req.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
     const headers = upstreamRequestHeaders(req.headers, { remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null, forwarded: req.forwardedFor });
+    j.requestId = tagRequestId(req, headers);
+    if (body) j.bytesIn = () => body.bytesRead;
     // http-reuse / private connections (design "Pool rules"): what this request may ride.
     const reuse = reuseConstraints(cfg.httpReuse, req.client.requests <= 1);
     const alwaysPrivate = cfg.private || cfg.httpReuse === 'never';
@@ -143,6 +147,7 @@ export class Forwarder {
         lease = own?.lease ?? (await pool.lease({ fresh: fresh || reuse.fresh, idempotent, minUses: reuse.minUses }));
         reused = lease.reused;
         j.reused = reused;
+        j.opened = lease.opened === true;
         j.queueMs += lease.queueMs;
         j.connectMs += lease.connectMs;
         server.counters.requests++;
@@ -217,29 +222,7 @@ export class Forwarder {
   }
 
   #logAccess(req: ProxyRequest, j: Journey): void {
-    if (!this.accessLog) return;
-    const total = performance.now() - req.receivedAt;
-    this.log.info(
-      {
-        listener: req.listener,
-        client: req.remoteAddress,
-        method: req.method,
-        path: req.target,
-        status: j.status,
-        bytes: j.bytes,
-        farm: req.farm,
-        server: j.server?.name ?? null,
-        conn: j.reused ? 'reused' : 'new',
-        attempts: j.attempts,
-        retries: Math.max(0, j.attempts - 1),
-        queue_ms: round(j.queueMs),
-        connect_ms: round(j.connectMs),
-        server_ms: round(j.serverMs),
-        total_ms: round(total),
-        ...(j.error ? { error: j.error } : {}),
-      },
-      'access',
-    );
+    recordAccess(this.log, this.accessLog, this.timings, req, j);
   }
 }
 
@@ -247,7 +230,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
-}
 
