@@ -33,7 +33,7 @@ export class Farm {
   }
 
   #newServer(s: FarmConfig['servers'][number]): BackendServer {
-    return new BackendServer(s, this.config, this.tls, this.sessions, this.log.child({ farm: this.config.name, server: s.name }));
+    return new BackendServer(s, this.config, this.tls, this.sessions, this.log.child({ server: s.name }) /* the farm's logger already binds `farm` (gateway.ts): binding it again printed it twice */);
   }
 
   /** The new config can be applied to this farm in place (its TLS is unchanged); else build a new Farm. */

@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
       const { Gateway } = await import('./gateway.js');
-      const log = createLogger(r.config.log.level);
+      const log = createLogger(r.config.log.level, { destination: r.config.log.destination, quietStdout: r.config.listeners.some((l) => l.engine === 'uws') });
       for (const w of configWarnings(r.config)) log.warn({ key: w.path }, w.message);
       let gw;
       try {
