@@ -31,8 +31,9 @@ const PAGE_HEADERS = {
  *
  *   GET  /health                       200 ok: liveness (no token, no Host check)
  *   GET  /ready                        200 / 503 + JSON reasons: readiness (no token, no Host check)
- *   GET  /                             the HTML stats page (stats-page.ts)
- *   POST /login                        {"token": "…"} → session cookie for the page
+ *   GET  /                             the HTML stats page (stats-page.ts); 303 to /login without credentials
+ *   GET  /login, POST /login           the login form; {"token": "…"} → session cookie for the page
+ *   GET  /basic                        401 + `WWW-Authenticate: Basic` until the browser's dialog sends the token, then 303 to /
  *   GET  /metrics                      Prometheus text format (admin-metrics.ts)
  *   GET  /stats                        the JSON described in README ("Stats")
  *   GET  /servers                      every farm's servers: state, admin state, weight, checks
@@ -43,7 +44,8 @@ const PAGE_HEADERS = {
  * rebinding) and every POST `Content-Type: application/json` (415: no cross-site simple form),
  * issue 15 item 5 (admin-guard.ts). With `admin.token-file`, they also need credentials
  * (admin-auth.ts: Bearer, Basic, or the page's cookie); 401 carries `WWW-Authenticate: Bearer`
- * (RFC 6750 §3), or `Basic` and the login form for the page. Errors are JSON: {"error", "message"}.
+ * (RFC 6750 §3). The page never challenges with Basic by itself (a cancelled dialog would leave
+ * the browser on an error page): the login form links to /basic for those who prefer the dialog. Errors are JSON: {"error", "message"}.
  */
 export async function startAdminServer(cfg: AdminConfig, target: AdminTarget, log: Logger): Promise<AdminServer> {
   const auth = cfg.tokenFile ? AdminAuth.fromFile(cfg.tokenFile) : null;
@@ -74,7 +76,12 @@ export async function startAdminServer(cfg: AdminConfig, target: AdminTarget, lo
     guard.checkHost(req);
     if (req.method !== 'GET' && req.method !== 'HEAD') AdminGuard.checkJson(req);
     if (path === '/login') {
-      if (req.method !== 'POST') throw methodNotAllowed('POST');
+      if (req.method === 'GET') {
+        res.writeHead(200, PAGE_HEADERS);
+        res.end(LOGIN_PAGE);
+        return;
+      }
+      if (req.method !== 'POST') throw methodNotAllowed('GET, POST');
       if (!auth) throw new AdminError(404, 'not_found', 'no admin.token-file: nothing to log in to');
       const body = await readJson(req);
       if (typeof body.token !== 'string' || !auth.matches(body.token)) throw new AdminError(401, 'unauthorized', 'wrong admin token');
@@ -86,7 +93,13 @@ export async function startAdminServer(cfg: AdminConfig, target: AdminTarget, lo
       const verdict = auth.check(req.headers.authorization, req.headers.cookie);
       if (verdict !== 'ok') {
         if (path === '/' && req.method === 'GET') {
-          // A browser: its Basic dialog (password = token), or the login form if it is cancelled.
+          // A browser without credentials: to the login form (GET /login).
+          res.writeHead(303, { location: '/login', 'cache-control': 'no-store' });
+          res.end();
+          return;
+        }
+        if (path === '/basic' && req.method === 'GET') {
+          // The browser's own dialog (any user, password = the token), linked from the login form.
           res.writeHead(401, { ...PAGE_HEADERS, 'www-authenticate': 'Basic realm="longhaul-admin", charset="UTF-8"' });
           res.end(LOGIN_PAGE);
           return;
@@ -96,6 +109,11 @@ export async function startAdminServer(cfg: AdminConfig, target: AdminTarget, lo
       }
     }
     const pretty = !url.searchParams.has('compact');
+    if (path === '/basic' && req.method === 'GET') {
+      res.writeHead(303, { location: '/', 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
     if (path === '/') {
       if (req.method !== 'GET') throw methodNotAllowed('GET');
       res.writeHead(200, PAGE_HEADERS);

@@ -71,6 +71,7 @@ export const LOGIN_PAGE = `<!doctype html>
 <style>body{font:14px system-ui,sans-serif;margin:40px}input{font-size:14px;padding:4px}#err{color:#b00}</style></head>
 <body><h1>longhaul admin</h1><form id="f"><label>Admin token <input id="token" type="password" autocomplete="current-password" autofocus></label>
 <button type="submit">Log in</button></form><p id="err"></p>
+<p><a href="/basic">or use the browser's password dialog</a> (any user name, the token as password)</p>
 <script>
 "use strict";
 document.getElementById("f").onsubmit=async(e)=>{e.preventDefault();
