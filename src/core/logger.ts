@@ -27,13 +27,18 @@ export function createLogger(level: string = process.env.LONGHAUL_LOG_LEVEL ?? '
   const opts = { level, base: { app: 'longhaul' }, timestamp: pino.stdTimeFunctions.isoTime };
   const where = options.destination ?? 'stdout';
   if (where.startsWith('file:')) {
-    const dest = pino.destination({ dest: where.slice(5), append: true, mkdir: true, sync: false });
+    // sync: a line logged just before exit ("stopped") is never lost; pino's own default.
+    const dest = pino.destination({ dest: where.slice(5), append: true, mkdir: true, sync: true });
     process.on('SIGUSR1', () => dest.reopen());
     return pino(opts, dest);
   }
-  if (where === 'stderr') return pino(opts, pino.destination({ dest: 2, sync: false }));
+  if (where === 'stderr') return pino(opts, pino.destination({ dest: 2, sync: true }));
   const fd = options.quietStdout ? quietStdoutFd() : 1;
-  return pino(opts, pino.destination({ dest: fd, sync: false }));
+  const log = pino(opts, pino.destination({ dest: fd, sync: true }));
+  if (options.quietStdout && fd === 1) {
+    log.warn({ key: 'log.destination' }, 'stdout cannot be reopened (a socket, e.g. a systemd journal stream): the uws engine\'s native messages may appear between the log lines; use log.destination: stderr (with StandardOutput=null under systemd) or file:<path>');
+  }
+  return log;
 }
 
 /** A descriptor for what fd 1 is, with fd 1 itself pointed at /dev/null; 1 when not possible. */
