@@ -10,6 +10,12 @@ import type { AdminState } from '../balancer/server-state.js';
 export interface AdminTarget {
   stats(): unknown;
   readonly farms: ReadonlyMap<string, Farm>;
+  /** Latency histograms of the forwarder (/metrics). */
+  readonly exchangeTimings?: { readonly all: readonly unknown[] } | undefined;
+  /** Readiness (/ready): the client listeners open so far, how many the config has, stopping. */
+  readonly listeners?: ReadonlyArray<{ readonly name: string }>;
+  readonly config?: { readonly listeners: ReadonlyArray<{ readonly name: string }> };
+  readonly stopping?: boolean;
 }
 
 /** A failed admin request: HTTP status + stable error code + a message for humans. */
@@ -89,7 +95,7 @@ export async function updateServer(target: AdminTarget, farmName: string, server
   return { farm: farm.name, server: serverView(server) };
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -272,7 +272,7 @@ export class BackendServer {
   /** Admin: runtime weight, 0–256 (the caller validated it). */
   setWeight(weight: number, reason: string): void {
     if (weight === this.#weight) return;
-    this.log.warn({ server: this.name, from: this.#weight, to: weight, reason }, 'server weight changed');
+    this.log.warn({ from: this.#weight, to: weight, reason }, 'server weight changed'); // `server` is a binding of this.log
     this.#weight = weight;
   }
 
@@ -283,7 +283,7 @@ export class BackendServer {
    * working on the server); in-flight exchanges finish in every state.
    */
   #onStateChange(c: StateChange): void {
-    this.log.warn({ server: this.name, from: c.from, to: c.to, reason: c.reason }, 'server state changed');
+    this.log.warn({ from: c.from, to: c.to, reason: c.reason }, 'server state changed'); // `farm`, `server`: bindings of this.log
     const idleAllowed = c.to !== 'DOWN' && c.to !== 'MAINT';
     for (const p of this.#pools.values()) p.setIdleAllowed(idleAllowed, `server ${c.to}`);
     if (c.to === 'MAINT') this.#checker?.closeConnection('server in MAINT');

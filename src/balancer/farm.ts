@@ -48,7 +48,7 @@ export class Farm {
   }
 
   #newServer(s: FarmConfig['servers'][number]): BackendServer {
-    return new BackendServer(s, this.config, this.tls, this.sessions, this.log.child({ farm: this.config.name, server: s.name }));
+    return new BackendServer(s, this.config, this.tls, this.sessions, this.log.child({ server: s.name }) /* the farm's logger already binds `farm` (gateway.ts): binding it again printed it twice */);
   }
 
   #newDiscovery(d: NonNullable<FarmConfig['discover']>): DnsDiscovery {

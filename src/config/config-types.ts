@@ -157,9 +157,9 @@ export interface DiscoverConfig {
   pool: PoolConfig;
 }
 
-export interface AdminConfig { bind: HostPort; tokenFile: string | null }
+export interface AdminConfig { bind: HostPort; tokenFile: string | null; /** Extra names accepted in Host (DNS rebinding guard). */ hosts?: readonly string[] }
 
-export interface LogConfig { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; access: boolean }
+export interface LogConfig { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'; access: boolean; /** `stdout` (default), `stderr` or `file:<absolute path>`. */ destination?: string }
 
 export interface GatewayConfig {
   listeners: ListenerConfig[];

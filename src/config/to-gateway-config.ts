@@ -105,7 +105,7 @@ export function toGatewayConfig(c: FileConfig): GatewayConfig {
   }));
   const admin = c.admin === undefined ? null : (() => {
     const a = c.admin ?? adminSchema.parse({});
-    return { bind: a.bind, tokenFile: a['token-file'] };
+    return { bind: a.bind, tokenFile: a['token-file'], hosts: a.hosts };
   })();
-  return { listeners, admin, log: { level: c.log.level, access: c.log.access }, farms: c.farms.map(toFarm), shutdownGrace: c['shutdown-grace'], stateFile: c['state-file'] };
+  return { listeners, admin, log: { level: c.log.level, access: c.log.access, destination: c.log.destination }, farms: c.farms.map(toFarm), shutdownGrace: c['shutdown-grace'], stateFile: c['state-file'] };
 }

@@ -22,6 +22,9 @@ export interface ProxyRequest {
   /** All request headers as received; the proxy removes hop-by-hop ones. */
   readonly headers: HeaderList;
   readonly remoteAddress: string;
+  /** Client's TCP port and negotiated TLS version (`TLSv1.3`), when the front engine knows them (access log). */
+  readonly remotePort?: number | undefined;
+  readonly tlsVersion?: string | null | undefined;
   /** Stable id of the client connection (= client.id; logs). */
   readonly clientConnId: number;
   /** The client connection: request count (first request or not), close notification. */

@@ -259,6 +259,8 @@ class NodeListener implements FrontListener {
       httpVersion,
       headers: withClientSubject(withoutExpect(headers), this.tlsPolicy.subjectHeader, this.subjects.get(socket) ?? null),
       remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort,
+      tlsVersion: (socket as TLSSocket).getProtocol?.() ?? null,
       clientConnId: client.id,
       client,
       listener: this.name,

@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
       }
       const { Gateway } = await import('./gateway.js');
       const { notifyService } = await import('./service-notify.js');
-      const log = createLogger(r.config.log.level);
+      const log = createLogger(r.config.log.level, { destination: r.config.log.destination, quietStdout: r.config.listeners.some((l) => l.engine === 'uws') });
       for (const w of configWarnings(r.config)) log.warn({ key: w.path }, w.message);
       let gw;
       try {

@@ -142,6 +142,16 @@ export class Gateway {
     );
   }
 
+  /** Latency histograms for the admin's /metrics (hook for issue 12 item 3). */
+  get exchangeTimings() {
+    return this.#forwarder.timings;
+  }
+
+  /** True once stop() began (the admin's /ready answers 503). */
+  get stopping(): boolean {
+    return this.#stopping !== null;
+  }
+
   /** The /stats document. */
   stats(): unknown {
     return {

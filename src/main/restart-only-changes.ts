@@ -23,5 +23,6 @@ export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): str
   for (const name of byName.keys()) out.push(`listener ${name} was removed: it stops only after a restart`);
   if (JSON.stringify(old.admin) !== JSON.stringify(next.admin)) out.push('admin changed: needs a restart (kept as it was)');
   if (old.log.level !== next.log.level) out.push('log.level changed: needs a restart (kept as it was)');
+  if (old.log.destination !== next.log.destination) out.push('log.destination changed: needs a restart (kept as it was)');
   return out;
 }

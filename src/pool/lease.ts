@@ -25,6 +25,8 @@ export interface Lease {
   pool: ServerPool;
   /** The connection served an exchange before this one. */
   reused: boolean;
+  /** This lease opened the connection (paid TCP + TLS); false and !reused = a warm min-idle one's first use (issue 12 item 7). */
+  opened?: boolean;
   queueMs: number;
   connectMs: number;
 }

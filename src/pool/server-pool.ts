@@ -345,11 +345,11 @@ export class ServerPool {
     return conn;
   }
 
-  #leaseOf(conn: BackendConnection, started: number, connectMs: number): Lease {
+  #leaseOf(conn: BackendConnection, started: number, connectMs: number, opened = false): Lease {
     this.counters.leases++;
     const reused = conn.uses > 0;
     if (reused) this.counters.leasesReused++;
-    return { conn, pool: this, reused, queueMs: performance.now() - started - connectMs, connectMs };
+    return { conn, pool: this, reused, opened, queueMs: performance.now() - started - connectMs, connectMs };
   }
 
   #openFor(started: number): Promise<Lease> {
@@ -357,7 +357,7 @@ export class ServerPool {
     return this.#conns.open().then((conn) => {
       conn.transition('busy', 'leased fresh');
       this.#markLeased(conn);
-      return this.#leaseOf(conn, started, performance.now() - t0);
+      return this.#leaseOf(conn, started, performance.now() - t0, true);
     });
   }
 

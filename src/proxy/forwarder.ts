@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { BackendServer } from '../balancer/backend-server.js';
 import type { Farm } from '../balancer/farm.js';
 import { upstreamHost } from '../balancer/host-header.js';
@@ -14,9 +13,10 @@ import { isIdempotent } from './idempotency.js';
 import { PrivateConnections } from './private-connections.js';
 import { classifyFailure, parseRetryOn } from './retry-policy.js';
 import { reuseConstraints } from './reuse-policy.js';
+import { ExchangeTimings, recordAccess, tagRequestId, type AccessJourney } from './access-line.js';
 
 /** What one request's journey looked like: the access-log line and the stats are made from it. */
-interface Journey {
+interface Journey extends AccessJourney {
   server: BackendServer | null;
   attempts: number;
   reused: boolean;
@@ -46,6 +46,8 @@ interface Journey {
  */
 export class Forwarder {
   readonly #privates = new PrivateConnections();
+  /** Latency histograms for /metrics, observed with the access line (access-line.ts). */
+  readonly timings = new ExchangeTimings();
 
   constructor(
     private readonly farms: ReadonlyMap<string, Farm>,
@@ -107,6 +109,7 @@ export class Forwarder {
     // A client that goes away while its request waits for a connection leaves the queue at once.
     const abort = new AbortController();
     sink.onAbort(() => abort.abort());
+    if (body) j.bytesIn = () => body.received;
     // http-reuse / private connections (design "Pool rules"): what this request may ride.
     const reuse = reuseConstraints(cfg.httpReuse, req.client.requests <= 1);
     const alwaysPrivate = cfg.private || cfg.httpReuse === 'never';
@@ -175,11 +178,14 @@ export class Forwarder {
           remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null, forwarded: req.forwardedFor,
           host: upstreamHost(cfg.hostHeader, cfg.tls.sni.kind, sni, server.config.address.port), rules: cfg.requestHeaders,
         });
+        // One id per request, the same on every attempt (the access line and the server agree).
+        j.requestId = tagRequestId(req, headers, j.requestId);
         const own = fresh ? null : await this.#privates.lease(req.client, pool);
         endTurn = own?.done ?? null;
         lease = own?.lease ?? (await pool.lease({ fresh: fresh || reuse.fresh, idempotent, minUses: reuse.minUses, signal: abort.signal }));
         reused = lease.reused;
         j.reused = reused;
+        j.opened = lease.opened === true;
         j.queueMs += lease.queueMs;
         j.connectMs += lease.connectMs;
         server.counters.requests++;
@@ -274,29 +280,7 @@ export class Forwarder {
   }
 
   #logAccess(req: ProxyRequest, j: Journey): void {
-    if (!this.accessLog) return;
-    const total = performance.now() - req.receivedAt;
-    this.log.info(
-      {
-        listener: req.listener,
-        client: req.remoteAddress,
-        method: req.method,
-        path: req.target,
-        status: j.status,
-        bytes: j.bytes,
-        farm: req.farm,
-        server: j.server?.name ?? null,
-        conn: j.reused ? 'reused' : 'new',
-        attempts: j.attempts,
-        retries: Math.max(0, j.attempts - 1),
-        queue_ms: round(j.queueMs),
-        connect_ms: round(j.connectMs),
-        server_ms: round(j.serverMs),
-        total_ms: round(total),
-        ...(j.error ? { error: j.error } : {}),
-      },
-      'access',
-    );
+    recordAccess(this.log, this.accessLog, this.timings, req, j);
   }
 }
 
@@ -307,7 +291,4 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
-}
 

@@ -52,7 +52,7 @@ t.test('a minimal config gets every documented default', async (t) => {
       minUploadRate: 1024,
     }],
     admin: null,
-    log: { level: 'info', access: true },
+    log: { level: 'info', access: true, destination: 'stdout' },
     shutdownGrace: 30_000,
     stateFile: null,
     farms: [{
@@ -110,7 +110,7 @@ farms:
       - { name: dr1, address: dr.example.net:443, backup: true }
 `);
   const farm = c.farms[0]!;
-  t.same(c.admin, { bind: { host: '127.0.0.1', port: 9900 }, tokenFile: null });
+  t.same(c.admin, { bind: { host: '127.0.0.1', port: 9900 }, tokenFile: null, hosts: [] });
   t.same(farm.retryOn, ['conn-failure', 'empty-response', '503']);
   t.same(farm.tls.sni, { kind: 'fixed', name: 'api.example.net' });
   t.match(farm.tls.ca, /certs\/farm-ca\.pem$/);
@@ -160,8 +160,8 @@ farms: [{ name: f, tls: ${tls}, servers: [{ name: s, address: "h:1" }] ${extra} 
   t.equal(c.farms[0]!.tls.verify, false);
   t.match(c.farms[0]!.tls.cert, /certs\/client\.crt$/);
   t.match(c.farms[0]!.health, { enabled: true, path: '/health', inter: 2_000, fall: 3 });
-  t.same(c.admin, { bind: { host: '127.0.0.1', port: 9900 }, tokenFile: null }, 'an empty admin section enables admin with defaults');
-  t.same(c.log, { level: 'debug', access: false });
+  t.same(c.admin, { bind: { host: '127.0.0.1', port: 9900 }, tokenFile: null, hosts: [] }, 'an empty admin section enables admin with defaults');
+  t.same(c.log, { level: 'debug', access: false, destination: 'stdout' });
 });
 
 t.test('relative file paths resolve against the config directory', async (t) => {
