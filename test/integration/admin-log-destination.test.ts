@@ -4,6 +4,7 @@
  * /dev/null), and `log.destination: file:<path>` is reopened on SIGUSR1 (logrotate).
  */
 import { spawn } from 'node:child_process';
+import { CLI } from '../helpers/cli-child.js';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,7 +48,7 @@ t.test('engine uws, log to stdout (a file, as with `> gw.log` or StandardOutput=
   const { f, port, dir, file, get } = await setup(t, '    engine: uws\n', '{ level: info }');
   const outFile = path.join(dir, 'stdout.log');
   const outFd = openSync(outFile, 'w');
-  const child = spawn(process.execPath, [path.resolve('bin/longhaul.js'), 'run', '--config', file], { stdio: ['ignore', outFd, 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'run', '--config', file], { stdio: ['ignore', outFd, 'pipe'] });
   closeSync(outFd);
   child.stderr!.resume();
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
