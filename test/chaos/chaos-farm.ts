@@ -81,6 +81,8 @@ const MAX_HEAD = 64 * 1024;
 
 export class ChaosServer {
   mode: FarmMode = 'clean';
+  /** In chaos mode, also misbehave on idle connections (off for the server's own tests). */
+  whims = true;
   port = 0;
   readonly stats: ChaosServerStats = { connections: 0, requests: 0, faults: {}, idleCloses: 0, unsolicited: 0, goAways: 0 };
   readonly #conns = new Set<Conn>();
@@ -197,7 +199,7 @@ export class ChaosServer {
     sock.once('secure', () => {
       // A connection the gateway warmed (or is about to lease) meets the server's whims
       // before its first request too (issue 11 item 5: warm connections must be watched).
-      if (this.mode === 'chaos') this.#maybeIdleWhim(c);
+      if (this.mode === 'chaos' && this.whims) this.#maybeIdleWhim(c);
     });
     this.#serve(c);
   }
@@ -327,7 +329,7 @@ export class ChaosServer {
       sock.write(Buffer.concat([head, payload]));
       if (f === 'conn-close') return die('end');
       st = { k: 'head' };
-      if (this.mode === 'chaos') this.#maybeIdleWhim(c);
+      if (this.mode === 'chaos' && this.whims) this.#maybeIdleWhim(c);
     };
 
     const pump = (): void => {

@@ -61,8 +61,14 @@ function resourceCounts(): Record<string, number> {
   return out;
 }
 
+/** The recipe as printed with a violation: only the fields its kind uses. */
 function recipeText(rec: ConnRecipe): string {
-  return JSON.stringify(rec, (k, v: unknown) => (k === 'badHeader' && typeof v === 'string' ? JSON.stringify(v) : v));
+  const { badHeader, rst, cut, delayMs, ...rest } = rec;
+  const extra: Record<string, unknown> = {};
+  if (rec.kind === 'bad-header') extra.badHeader = JSON.stringify(badHeader);
+  if (rec.kind.startsWith('abort')) Object.assign(extra, { rst, cut });
+  if (rec.kind === 'abort-upload' || rec.kind === 'slow-read' || rec.kind === 'slow-send') extra.delayMs = delayMs;
+  return JSON.stringify({ ...rest, ...extra });
 }
 
 export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
@@ -72,9 +78,12 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
   const v = summary.violations;
   const where = (phase: Phase, round: number) => `seed=${seed} engine=${engine} phase=${phase} round=${round}`;
 
+  const only = process.env.CHAOS_ONLY ? new Set(process.env.CHAOS_ONLY.split(',')) : null;
+  const inFlight = new Set<string>();
   const thrown: string[] = [];
-  const onUncaught = (err: unknown): void => void thrown.push(`uncaughtException: ${(err as Error)?.stack ?? String(err)}`);
-  const onRejection = (err: unknown): void => void thrown.push(`unhandledRejection: ${(err as Error)?.stack ?? String(err)}`);
+  const flying = () => `(connections in flight: ${[...inFlight].join(' ')})`;
+  const onUncaught = (err: unknown): void => void thrown.push(`uncaughtException ${flying()}: ${(err as Error)?.stack ?? String(err)}`);
+  const onRejection = (err: unknown): void => void thrown.push(`unhandledRejection ${flying()}: ${(err as Error)?.stack ?? String(err)}`);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onRejection);
 
@@ -214,10 +223,13 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
   try {
     for (const phase of ['clients', 'all'] as const) {
       for (const s of servers) s.mode = phase === 'all' ? 'chaos' : 'clean';
-      for (let round = 0; round === 0 || Date.now() < (phase === 'clients' ? clientsUntil : allUntil); round++) {
+      const onlyRounds = only ? [...only].map((id) => new RegExp(`^${engine}-${phase}-r(\\d+)-`).exec(id)).filter((m) => m !== null).map((m) => Number(m[1])) : null;
+      for (let round = 0; onlyRounds ? round <= Math.max(-1, ...onlyRounds) : round === 0 || Date.now() < (phase === 'clients' ? clientsUntil : allUntil); round++) {
+        if (onlyRounds && !onlyRounds.includes(round)) continue;
         if (!(await until(allUp, 200))) v.push(`${where(phase, round)} invariant=health: servers not all UP before the round: ${farm.servers.map((s) => `${s.name}=${s.state}`).join(' ')}`);
         const before = healthBefore();
-        const recs = roundRecipes(seed, engine, phase, round, CONNECTIONS_PER_ROUND);
+        // CHAOS_ONLY=<connection id>[,…] replays those connections of their rounds alone.
+        const recs = roundRecipes(seed, engine, phase, round, CONNECTIONS_PER_ROUND).filter((rec) => !only || only.has(rec.id));
         const r = new Prng(subSeed(seed, `${engine}-${phase}-r${round}-servers`));
         // Phase `all`: sometimes one server goes away (every connection dies) and comes back on its port.
         const flap =
@@ -232,7 +244,10 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
           Array.from({ length: CONCURRENCY }, async () => {
             while (next < recs.length) {
               const rec = recs[next++]!;
-              checkConnection(phase, round, rec, await runConnection(target, rec));
+              inFlight.add(rec.id);
+              const o = await runConnection(target, rec);
+              inFlight.delete(rec.id);
+              checkConnection(phase, round, rec, o);
             }
           }),
         );
