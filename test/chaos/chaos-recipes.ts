@@ -83,8 +83,11 @@ export function roundRecipes(seed: number, engine: string, phase: Phase, round: 
         break;
       case 'slow-read':
         // Longer than the farm's timeouts.server: the server is not silent, the client is slow.
-        q.respLen = r.int(256 * 1024, 1024 * 1024);
-        rec.delayMs = 2000;
+        // 2-4 MiB, more than loopback's socket buffers absorb (tcp_rmem 128 KiB default, wmem
+        // growing to 4 MiB): the gateway really has to hold the server back.
+        Object.assign(q, { method: 'GET', idempotencyKey: false, reqLen: 0, reqChunked: false });
+        q.respLen = r.int(2 * 1024 * 1024, 4 * 1024 * 1024);
+        rec.delayMs = 2500;
         break;
       case 'slow-send':
         if (q.method === 'GET') q.method = 'PUT';
