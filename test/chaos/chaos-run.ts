@@ -22,7 +22,7 @@ import { ChaosServer, Ledger } from './chaos-farm.js';
 import { Prng, subSeed } from './chaos-prng.js';
 import { roundRecipes, type Phase } from './chaos-recipes.js';
 
-const CONNECTIONS_PER_ROUND = 24;
+const CONNECTIONS_PER_ROUND = 16;
 const CONCURRENCY = 6;
 const CONNECTION_DEADLINE_MS = 12_000;
 const SERVERS = 3;
@@ -282,8 +282,18 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
     if (!(await until(() => leaked().length === 0, 200))) v.push(`seed=${seed} engine=${engine} invariant=leak: after stop, handles remain above the baseline: ${leaked().join(', ')}`);
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onRejection);
-    v.push(...thrown.map((x) => `seed=${seed} engine=${engine} invariant=no-throw: ${x}`));
+    v.push(...thrown.map((x) => `seed=${seed} engine=${engine} invariant=no-throw: ${x.replace(/\n\s*/g, ' | ')}`));
   }
   t.comment(`chaos ${engine} seed ${seed}: ${JSON.stringify({ ...summary, violations: summary.violations.length })}`);
   return summary;
+}
+
+/** `{ invariant: "N× first violation" }`: what a failing run prints in its diff. */
+export function violationsByInvariant(violations: string[]): Record<string, string> {
+  const by = new Map<string, string[]>();
+  for (const line of violations) {
+    const k = /invariant=([a-z-]+)/.exec(line)?.[1] ?? 'other';
+    by.set(k, [...(by.get(k) ?? []), line]);
+  }
+  return Object.fromEntries([...by].map(([k, lines]) => [k, `${lines.length}× e.g. ${lines[0]!.replace(/\n\s*/g, ' | ').slice(0, 1500)}`]));
 }
