@@ -226,7 +226,12 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
     for (const phase of ['clients', 'all'] as const) {
       for (const s of servers) s.mode = phase === 'all' ? 'chaos' : 'clean';
       const onlyRounds = only ? [...only].map((id) => new RegExp(`^${engine}-${phase}-r(\\d+)-`).exec(id)).filter((m) => m !== null).map((m) => Number(m[1])) : null;
-      for (let round = 0; onlyRounds ? round <= Math.max(-1, ...onlyRounds) : round === 0 || Date.now() < (phase === 'clients' ? clientsUntil : allUntil); round++) {
+      // Budget: a round starts only if a round as long as this phase's longest so far still fits
+      // (the time decides how many rounds run, never whether one passes).
+      let longestRound = 0;
+      const fits = () => Date.now() + longestRound < (phase === 'clients' ? clientsUntil : allUntil);
+      for (let round = 0; onlyRounds ? round <= Math.max(-1, ...onlyRounds) : round === 0 || fits(); round++) {
+        const roundStarted = Date.now();
         if (onlyRounds && !onlyRounds.includes(round)) continue;
         if (!(await until(allUp, 200))) v.push(`${where(phase, round)} invariant=health: servers not all UP before the round: ${farm.servers.map((s) => `${s.name}=${s.state}`).join(' ')}`);
         const before = healthBefore();
@@ -258,6 +263,7 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
         checkLedger(phase, round, recs);
         if (phase === 'clients') checkHealth(round, before);
         summary.rounds[phase]++;
+        longestRound = Math.max(longestRound, Date.now() - roundStarted);
         if (v.length > 200) break;
       }
       for (const s of servers) {
