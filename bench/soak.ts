@@ -44,6 +44,15 @@ mkdirSync(dirs.configs);
 mkdirSync(dirs.secrets);
 const gw = await longhaul(engine, 'open').start(farm, dirs, 'soak');
 const pid = gw.pid!;
+// Interrupted (Ctrl-C, timeout): stop the gateway and farm processes, leave nothing behind.
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    void gw.stop().finally(() => {
+      farm.stop();
+      rmSync(tmp, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
 const target: Target = { host: '127.0.0.1', ports: gw.ports, ca: farm.ca, servername: 'localhost' };
 const port = gw.ports[0]!;
 const pool = new Pool(`https://127.0.0.1:${port}`, { connections: concurrency, pipelining: 1, connect: { ca: farm.ca, servername: 'localhost' }, keepAliveTimeout: 30_000 });
