@@ -284,7 +284,7 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
     // No socket, server or timer outlives the run (the gateway's and ours).
     const leaked = () => {
       const now = resourceCounts();
-      return ['TLSWRAP', 'TCPWRAP', 'TCPSERVERWRAP', 'Timeout'].filter((k) => (now[k] ?? 0) > (baseline[k] ?? 0)).map((k) => `${k} ${now[k]} > ${baseline[k] ?? 0}`);
+      return ['TCPSocketWrap', 'TCPServerWrap', 'TLSWrap', 'Timeout'].filter((k) => (now[k] ?? 0) > (baseline[k] ?? 0)).map((k) => `${k} ${now[k]} > ${baseline[k] ?? 0}`);
     };
     if (!(await until(() => leaked().length === 0, 200))) v.push(`seed=${seed} engine=${engine} invariant=leak: after stop, handles remain above the baseline: ${leaked().join(', ')}`);
     process.off('uncaughtException', onUncaught);
