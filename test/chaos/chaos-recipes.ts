@@ -103,3 +103,29 @@ export function roundRecipes(seed: number, engine: string, phase: Phase, round: 
   }
   return out;
 }
+
+/**
+ * Connections that broke an invariant on main (test/chaos/FINDINGS.md), by the seed that drew
+ * them: every run replays them first, in their phase, on both engines (a recipe does not depend
+ * on the engine), so a fix is checked against its own recipe whatever the seed.
+ */
+const KNOWN: ReadonlyArray<readonly [number, string, string]> = [
+  [1, 'uws-all-r0-c12', 'F1 retried body corrupted'],
+  [2, 'node-all-r1-c21', 'F1 retried body corrupted'],
+  [1, 'node-all-r0-c22', 'F2 undici assert(!this.paused) uncaught'],
+  [1, 'node-clients-r0-c2', 'F3/F7 abort mid-upload'],
+  [1, 'uws-clients-r1-c0', 'F4 pipelined GET + chunked PUT'],
+  [2, 'uws-clients-r2-c13', 'F6 empty header name'],
+];
+
+export function knownRecipes(phase: Phase): ConnRecipe[] {
+  const out: ConnRecipe[] = [];
+  for (const [seed, id] of KNOWN) {
+    const m = /^(\w+)-(clients|all)-r(\d+)-c\d+$/.exec(id)!;
+    if (m[2] !== phase) continue;
+    const rec = roundRecipes(seed, m[1]!, phase, Number(m[3]), 64).find((r) => r.id === id)!;
+    // Fresh ids (unique in the ledger); the bytes follow the request id, the recipe is the same.
+    out.push({ ...rec, id: `known-${id}`, requests: rec.requests.map((q) => ({ ...q, rid: `known-${q.rid}` })) });
+  }
+  return out;
+}

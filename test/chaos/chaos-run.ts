@@ -20,7 +20,7 @@ import { bodyBytes, sha256 } from './chaos-bodies.js';
 import { runConnection, type ConnOutcome, type ConnRecipe } from './chaos-client.js';
 import { ChaosServer, Ledger } from './chaos-farm.js';
 import { Prng, subSeed } from './chaos-prng.js';
-import { roundRecipes, type Phase } from './chaos-recipes.js';
+import { knownRecipes, roundRecipes, type Phase } from './chaos-recipes.js';
 
 /** CHAOS_CONNECTIONS changes it (the findings of FINDINGS.md were made with 24). */
 const CONNECTIONS_PER_ROUND = Number(process.env.CHAOS_CONNECTIONS ?? 16);
@@ -77,7 +77,7 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
   const seconds = Number(process.env.CHAOS_SECONDS ?? 25);
   const summary: ChaosSummary = { seed, engine, rounds: { clients: 0, all: 0 }, connections: 0, requests: 0, ok2xx: 0, gatewayErrors: {}, clientKinds: {}, serverFaults: {}, idleCloses: 0, unsolicited: 0, goAways: 0, violations: [] };
   const v = summary.violations;
-  const where = (phase: Phase, round: number) => `seed=${seed} engine=${engine} phase=${phase} round=${round}`;
+  const where = (phase: Phase, round: number) => `seed=${seed} engine=${engine} phase=${phase} round=${round < 0 ? 'known' : round}`;
 
   const only = process.env.CHAOS_ONLY ? new Set(process.env.CHAOS_ONLY.split(',')) : null;
   const inFlight = new Set<string>();
@@ -230,17 +230,18 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
       // (the time decides how many rounds run, never whether one passes).
       let longestRound = 0;
       const fits = () => Date.now() + longestRound < (phase === 'clients' ? clientsUntil : allUntil);
-      for (let round = 0; onlyRounds ? round <= Math.max(-1, ...onlyRounds) : round === 0 || fits(); round++) {
+      // Round -1: the connections of FINDINGS.md, replayed on every run (not with CHAOS_ONLY).
+      for (let round = only ? 0 : -1; onlyRounds ? round <= Math.max(-1, ...onlyRounds) : round <= 0 || fits(); round++) {
         const roundStarted = Date.now();
         if (onlyRounds && !onlyRounds.includes(round)) continue;
         if (!(await until(allUp, 200))) v.push(`${where(phase, round)} invariant=health: servers not all UP before the round: ${farm.servers.map((s) => `${s.name}=${s.state}`).join(' ')}`);
         const before = healthBefore();
         // CHAOS_ONLY=<connection id>[,…] replays those connections of their rounds alone.
-        const recs = roundRecipes(seed, engine, phase, round, only ? Math.max(64, CONNECTIONS_PER_ROUND) : CONNECTIONS_PER_ROUND).filter((rec) => !only || only.has(rec.id));
+        const recs = round < 0 ? knownRecipes(phase) : roundRecipes(seed, engine, phase, round, only ? Math.max(64, CONNECTIONS_PER_ROUND) : CONNECTIONS_PER_ROUND).filter((rec) => !only || only.has(rec.id));
         const r = new Prng(subSeed(seed, `${engine}-${phase}-r${round}-servers`));
         // Phase `all`: sometimes one server goes away (every connection dies) and comes back on its port.
         const flap =
-          phase === 'all' && r.chance(0.5)
+          phase === 'all' && round >= 0 && r.chance(0.5)
             ? (async () => {
                 await new Promise((res) => setTimeout(res, r.int(0, 800)));
                 await servers[r.int(0, SERVERS - 1)]!.goAway(r.int(50, 400));
@@ -262,7 +263,7 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
         await quiesce(phase, round);
         checkLedger(phase, round, recs);
         if (phase === 'clients') checkHealth(round, before);
-        summary.rounds[phase]++;
+        if (round >= 0) summary.rounds[phase]++;
         longestRound = Math.max(longestRound, Date.now() - roundStarted);
         if (v.length > 200) break;
       }
