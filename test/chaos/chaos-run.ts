@@ -41,6 +41,8 @@ export interface ChaosSummary {
   idleCloses: number;
   unsolicited: number;
   goAways: number;
+  /** Uploads the client aborted that a server had started to receive (the abort really was mid-upload). */
+  abortedUploadsAtServers: number;
   violations: string[];
 }
 
@@ -75,7 +77,7 @@ function recipeText(rec: ConnRecipe): string {
 export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
   const seed = Number(process.env.CHAOS_SEED ?? 1) >>> 0;
   const seconds = Number(process.env.CHAOS_SECONDS ?? 25);
-  const summary: ChaosSummary = { seed, engine, rounds: { clients: 0, all: 0 }, connections: 0, requests: 0, ok2xx: 0, gatewayErrors: {}, clientKinds: {}, serverFaults: {}, idleCloses: 0, unsolicited: 0, goAways: 0, violations: [] };
+  const summary: ChaosSummary = { seed, engine, rounds: { clients: 0, all: 0 }, connections: 0, requests: 0, ok2xx: 0, gatewayErrors: {}, clientKinds: {}, serverFaults: {}, idleCloses: 0, unsolicited: 0, goAways: 0, abortedUploadsAtServers: 0, violations: [] };
   const v = summary.violations;
   const where = (phase: Phase, round: number) => `seed=${seed} engine=${engine} phase=${phase} round=${round < 0 ? 'known' : round}`;
 
@@ -205,6 +207,7 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
         const bad = (inv: string, what: string) => v.push(`${where(phase, round)} invariant=${inv}: ${what} — recipe ${recipeText(rec)}`);
         if (q.method === 'POST' && !q.idempotencyKey && arrivals.length > 1) bad('at-most-once', `POST ${q.rid} without Idempotency-Key reached the servers ${arrivals.length} times (${arrivals.map((a) => `${a.server}${a.fault !== 'none' ? `/${a.fault}` : ''}`).join(', ')})`);
         else if (phase === 'clients' && arrivals.length > 1) bad('client-fault-retried', `${q.method} ${q.rid} reached the servers ${arrivals.length} times with healthy servers (${arrivals.map((a) => a.server).join(', ')}): a client fault was retried elsewhere`);
+        if (rec.kind === 'abort-upload' && arrivals.some((a) => !a.bodyComplete)) summary.abortedUploadsAtServers++;
         if (rec.kind === 'bad-header' && arrivals.length > 0) bad('bad-header', `a request with header ${JSON.stringify(rec.badHeader)} reached server ${arrivals[0]!.server}`);
       }
   };
