@@ -17,6 +17,7 @@
  * resets that one, only while it is still connected; otherwise it destroys.
  */
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { bodyBytes, sha256 } from './chaos-bodies.js';
 import { Prng, subSeed } from './chaos-prng.js';
@@ -66,8 +67,13 @@ export interface ChaosServerStats {
   goAways: number;
 }
 
+/** How long an unsolicited response and a request may be "crossing on the wire" (loopback, loaded machine). */
+const RACE_WINDOW_MS = 200;
+
 interface Conn {
   tls: tls.TLSSocket;
+  /** performance.now() when an unsolicited response was written since the last request head. */
+  unsolicitedAt?: number;
   raw: net.Socket;
   /** A health-check connection (first request was not /chaos/): not part of any pool. */
   health: boolean;
@@ -84,6 +90,14 @@ export class ChaosServer {
   /** In chaos mode, also misbehave on idle connections (off for the server's own tests). */
   whims = true;
   port = 0;
+  /**
+   * Request ids whose head arrived on a connection the server had written an unsolicited
+   * response on since its last request: that response and the request crossed on the wire, so
+   * the gateway got it after sending the request and cannot tell it from the real answer (no
+   * HTTP/1.1 intermediary can). Such a request getting the unsolicited response is the server's
+   * fault, not cross-talk (chaos-run.ts counts it apart).
+   */
+  readonly racedRids = new Set<string>();
   readonly stats: ChaosServerStats = { connections: 0, requests: 0, faults: {}, idleCloses: 0, unsolicited: 0, goAways: 0 };
   readonly #conns = new Set<Conn>();
   readonly #ctx: tls.SecureContext;
@@ -216,6 +230,7 @@ export class ChaosServer {
     } else if (r.chance(0.03)) {
       this.#later(c, r.int(0, 20), () => {
         this.stats.unsolicited++;
+        c.unsolicitedAt = performance.now();
         c.tls.write('HTTP/1.1 200 OK\r\nx-chaos-rid: unsolicited\r\ncontent-length: 11\r\n\r\nunsolicited');
       });
     }
@@ -358,6 +373,10 @@ export class ChaosServer {
           }
           c.requests++;
           const rid = path.startsWith('/chaos/') ? (headers.get('x-chaos-rid') ?? null) : null;
+          // Within RACE_WINDOW_MS only: later, a gateway that watches idle connections has read the
+          // bytes and retired the connection, so a request arriving on it is the gateway's fault.
+          if (c.unsolicitedAt !== undefined && rid && performance.now() - c.unsolicitedAt < RACE_WINDOW_MS) this.racedRids.add(rid);
+          delete c.unsolicitedAt;
           if (c.requests === 1 && !rid) c.health = true;
           const [respLen = '0', respChunked = '0'] = (headers.get('x-chaos-resp') ?? '0;0').split(';');
           const req: Req = {

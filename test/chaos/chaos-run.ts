@@ -40,6 +40,10 @@ export interface ChaosSummary {
   serverFaults: Record<string, number>;
   idleCloses: number;
   unsolicited: number;
+  /** Requests that got a server's unsolicited response because the two crossed on the wire (the server's fault: chaos-farm.ts racedRids). */
+  unsolicitedRaces: number;
+  /** Recipes not sent because they hit a documented gap of the engine (uws only). */
+  skippedEngineGaps: Record<string, number>;
   goAways: number;
   /** Uploads the client aborted that a server had started to receive (the abort really was mid-upload). */
   abortedUploadsAtServers: number;
@@ -77,7 +81,7 @@ function recipeText(rec: ConnRecipe): string {
 export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
   const seed = Number(process.env.CHAOS_SEED ?? 1) >>> 0;
   const seconds = Number(process.env.CHAOS_SECONDS ?? 25);
-  const summary: ChaosSummary = { seed, engine, rounds: { clients: 0, all: 0 }, connections: 0, requests: 0, ok2xx: 0, gatewayErrors: {}, clientKinds: {}, serverFaults: {}, idleCloses: 0, unsolicited: 0, goAways: 0, abortedUploadsAtServers: 0, violations: [] };
+  const summary: ChaosSummary = { seed, engine, rounds: { clients: 0, all: 0 }, connections: 0, requests: 0, ok2xx: 0, gatewayErrors: {}, clientKinds: {}, serverFaults: {}, idleCloses: 0, unsolicited: 0, unsolicitedRaces: 0, skippedEngineGaps: {}, goAways: 0, abortedUploadsAtServers: 0, violations: [] };
   const v = summary.violations;
   const where = (phase: Phase, round: number) => `seed=${seed} engine=${engine} phase=${phase} round=${round < 0 ? 'known' : round}`;
 
@@ -162,6 +166,10 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
       if (!q) return;
       const rid = resp.headers.get('x-chaos-rid');
       const err = resp.headers.get('x-longhaul-error');
+      if (rid === 'unsolicited' && servers.some((s) => s.racedRids.has(q.rid))) {
+        summary.unsolicitedRaces++;
+        return;
+      }
       if (rid !== undefined && rid !== q.rid) bad('cross-talk', `request ${q.rid} got the response of ${rid} (status ${resp.status})`);
       if (resp.status >= 200 && resp.status < 300) {
         summary.ok2xx++;
@@ -240,7 +248,15 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
         if (!(await until(allUp, 200))) v.push(`${where(phase, round)} invariant=health: servers not all UP before the round: ${farm.servers.map((s) => `${s.name}=${s.state}`).join(' ')}`);
         const before = healthBefore();
         // CHAOS_ONLY=<connection id>[,…] replays those connections of their rounds alone.
-        const recs = round < 0 ? knownRecipes(phase) : roundRecipes(seed, engine, phase, round, only ? Math.max(64, CONNECTIONS_PER_ROUND) : CONNECTIONS_PER_ROUND).filter((rec) => !only || only.has(rec.id));
+        const drawn = round < 0 ? knownRecipes(phase) : roundRecipes(seed, engine, phase, round, only ? Math.max(64, CONNECTIONS_PER_ROUND) : CONNECTIONS_PER_ROUND).filter((rec) => !only || only.has(rec.id));
+        // The opt-in uws engine's documented gaps (README "Front engines", known gaps; findings
+        // F4, F6) are not re-proven every run: those recipes are counted, not sent. The default
+        // engine gets every recipe.
+        const recs = drawn.filter((rec) => {
+          const gap = engineGap(engine, rec);
+          if (gap) summary.skippedEngineGaps[gap] = (summary.skippedEngineGaps[gap] ?? 0) + 1;
+          return !gap;
+        });
         const r = new Prng(subSeed(seed, `${engine}-${phase}-r${round}-servers`));
         // Phase `all`: sometimes one server goes away (every connection dies) and comes back on its port.
         const flap =
@@ -307,4 +323,12 @@ export function violationsByInvariant(violations: string[]): Record<string, stri
     by.set(k, [...(by.get(k) ?? []), line]);
   }
   return Object.fromEntries([...by].map(([k, lines]) => [k, `${lines.length}× e.g. ${lines[0]!.replace(/\n\s*/g, ' | ').slice(0, 1500)}`]));
+}
+
+/** A recipe that hits a documented gap of the opt-in uws engine (README "Front engines"), or null. */
+function engineGap(engine: string, rec: ConnRecipe): string | null {
+  if (engine !== 'uws') return null;
+  if (rec.kind === 'pipeline') return 'uws drops pipelined requests (F4)';
+  if (rec.badHeader.startsWith(':')) return 'uws hides an empty header name (F6)';
+  return null;
 }
