@@ -3,7 +3,7 @@
 // --reuse-port on the same config, wait until it is ready, SIGTERM the old one (it stops
 // accepting and drains). A client loop of one-shot TLS requests runs throughout and counts
 // every refused / reset / failed exchange: 0. Bounded: at most MAX requests.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -61,7 +61,11 @@ farms:
   t.equal(await old.exited, 0, 'the old gateway drained and exited 0');
   phase = 'after';
   await loop;
-  t.equal(outcome.failed, 0, `no refused, reset or failed exchange: ${JSON.stringify([...outcome.errors])}`);
+  // Connections still in the old socket's accept queue when it closes are reset by the kernel
+  // unless net.ipv4.tcp_migrate_req=1 moves them to the new socket (deploy/install.md).
+  const migrate = (() => { try { return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1'; } catch { return false; } })();
+  if (migrate) t.equal(outcome.failed, 0, `no refused, reset or failed exchange: ${JSON.stringify([...outcome.errors])}`);
+  else t.ok(outcome.failed <= 2 && [...outcome.errors.keys()].every((k) => k === 'ECONNRESET'), `tcp_migrate_req=0: at most 2 resets from the old accept queue, nothing else: ${JSON.stringify([...outcome.errors])}`);
   t.ok(afterCount >= 100 || outcome.ok + outcome.failed >= MAX, 'the loop ran on after the old process exited');
   t.ok(outcome.ok > okAtHandover + 50, `requests kept succeeding across the handover (${outcome.ok} in all)`);
   t.comment(`requests: ${outcome.ok} ok, ${outcome.failed} failed`);

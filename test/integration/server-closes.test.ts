@@ -29,16 +29,28 @@ t.test('server closes idle connections after 1 s; a request about every second f
   t.teardown(() => h.close());
   const client = new Client(`https://localhost:${h.port}`, { connect: { ca: h.pki.pki.ca.certPem, servername: 'localhost' } });
   t.teardown(() => client.close());
-  let ok = 0;
-  let sent = 0;
+  let getsOk = 0;
+  let gets = 0;
+  const postOutcomes: string[] = [];
   // Intervals straddle the server's 1 s idle limit on both sides.
   const gaps = [950, 1000, 1050, 980, 1020, 1000, 990, 1010, 1030, 970];
   for (let i = 0; i < 20; i++) {
     await sleep(gaps[i % gaps.length]!);
-    sent++;
-    const r = await client.request({ method: i % 2 ? 'POST' : 'GET', path: i % 2 ? '/echo' : '/hello', headers: { host: 'localhost' }, body: i % 2 ? 'ping' : undefined });
+    const post = i % 2 === 1;
+    const r = await client.request({ method: post ? 'POST' : 'GET', path: post ? '/echo' : '/hello', headers: { host: 'localhost' }, body: post ? 'ping' : undefined });
     const text = await r.body.text();
-    if (r.statusCode === 200 && text.length > 0) ok++;
+    if (!post) {
+      gets++;
+      if (r.statusCode === 200 && text.length > 0) getsOk++;
+    } else {
+      postOutcomes.push(r.statusCode === 200 && text.length > 0 ? 'ok' : `${r.statusCode} ${String(r.headers['x-longhaul-error'])}`);
+    }
   }
-  t.equal(ok, sent, 'no client error');
+  // GETs are retried on a fresh connection when the server closed the one they rode.
+  t.equal(getsOk, gets, 'every GET served');
+  // A POST written on a connection the server closes at that very moment (its 1 s idle limit,
+  // announced nowhere, is below proven-window) may have been processed: the design never
+  // replays it and answers 502 LH_NOT_REPLAYED. That is the only failure allowed.
+  const bad = postOutcomes.filter((o) => o !== 'ok' && o !== '502 LH_NOT_REPLAYED');
+  t.same(bad, [], `POSTs: 200 or 502 LH_NOT_REPLAYED only (${JSON.stringify(postOutcomes)})`);
 });
