@@ -11,33 +11,22 @@
  * - `client-subject-header`: whatever a client sent under that name is dropped, and the verified
  *   certificate subject (if any) is set, so the farm can trust the header.
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { AddressSet } from '../core/address-set.js';
 import { DEFAULT_CLIENT_ACCESS, type ClientAccess } from '../core/client-access-policy.js';
 import type { HeaderList } from '../core/types.js';
 
 export class ClientGate {
   readonly maxConn: number;
-  readonly #allow: BlockList | null;
+  readonly #allow: AddressSet | null;
 
   constructor(access: ClientAccess = DEFAULT_CLIENT_ACCESS) {
     this.maxConn = access.maxConn;
-    if (access.allow === null) {
-      this.#allow = null;
-    } else {
-      const list = new BlockList();
-      for (const n of access.allow) list.addSubnet(n.address, n.prefix, n.family);
-      this.#allow = list;
-    }
+    this.#allow = access.allow === null ? null : new AddressSet(access.allow);
   }
 
   /** `addr` as the socket reports it (an IPv4 client on a dual-stack socket reads `::ffff:a.b.c.d`). */
   admits(addr: string | undefined): boolean {
-    if (this.#allow === null) return true;
-    if (!addr) return false;
-    const plain = addr.startsWith('::ffff:') && isIPv4(addr.slice(7)) ? addr.slice(7) : addr;
-    if (isIPv4(plain)) return this.#allow.check(plain, 'ipv4');
-    if (isIPv6(plain)) return this.#allow.check(plain, 'ipv6');
-    return false;
+    return this.#allow === null || this.#allow.has(addr);
   }
 }
 

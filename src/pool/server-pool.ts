@@ -184,16 +184,22 @@ export class ServerPool {
     );
   }
 
+  /** The policies' input: since when each busy connection (and, for the hand-over, each one still connecting: now) has been leased. */
+  #leasedAt(now: number, withConnecting: boolean): number[] {
+    const out: number[] = [];
+    for (const c of this.#conns.all) {
+      if (c.state === 'busy') out.push(c.leasedAt);
+      else if (withConnecting && c.state === 'connecting') out.push(now);
+    }
+    return out;
+  }
+
   #handoverPatience(now: number): number | null {
-    const leasedAt: number[] = [];
-    for (const c of this.#conns.all) if (c.state === 'busy' || c.state === 'connecting') leasedAt.push(c.state === 'busy' ? c.leasedAt : now);
-    return handoverPatience(this.demand, leasedAt, this.#waiters.length, now);
+    return handoverPatience(this.demand, this.#leasedAt(now, true), this.#waiters.length, now);
   }
 
   #burstPatience(now: number): number | null {
-    const leasedAt: number[] = [];
-    for (const c of this.#conns.all) if (c.state === 'busy') leasedAt.push(c.leasedAt);
-    return burstPatience(this.demand, leasedAt, this.#waiters.length, now);
+    return burstPatience(this.demand, this.#leasedAt(now, false), this.#waiters.length, now);
   }
 
   /**

@@ -16,9 +16,12 @@
  * `forwardedHost` exactly when the Host sent differs from it, so a server always sees the name
  * the client asked for — in X-Forwarded-Host under `replace`, or the trusted chain's own.
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
+import { AddressSet, plainAddress } from '../core/address-set.js';
 import { DEFAULT_FORWARDED_POLICY, type ForwardedPolicy } from '../core/forwarded-policy.js';
 import type { HeaderList } from '../core/types.js';
+
+export { plainAddress } from '../core/address-set.js';
 
 /** Lowercased names of the headers this module owns. */
 export const FORWARDING_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'x-forwarded-proto']);
@@ -35,29 +38,20 @@ export interface ForwardingContext {
   forwardedHost?: string | undefined;
 }
 
-/** `::ffff:10.1.2.3` (an IPv4 client on a dual-stack socket) → `10.1.2.3`. */
-export function plainAddress(addr: string): string {
-  return addr.startsWith('::ffff:') && isIPv4(addr.slice(7)) ? addr.slice(7) : addr;
-}
-
 /** Built once per policy object (the config is frozen; a reload makes new objects). */
-const blockLists = new WeakMap<object, BlockList>();
+const trustSets = new WeakMap<object, AddressSet>();
 
 /** The peer may hand us its own forwarding headers: `append`, or `trust` with the peer in the list. */
 export function trustsPeer(policy: ForwardedPolicy | undefined, peer: string): boolean {
   const p = policy ?? DEFAULT_FORWARDED_POLICY;
   if (p.mode === 'replace') return false;
   if (p.mode === 'append') return true;
-  let list = blockLists.get(p);
-  if (!list) {
-    list = new BlockList();
-    for (const n of p.cidrs) list.addSubnet(n.address, n.prefix, n.family);
-    blockLists.set(p, list);
+  let set = trustSets.get(p);
+  if (!set) {
+    set = new AddressSet(p.cidrs);
+    trustSets.set(p, set);
   }
-  const addr = plainAddress(peer);
-  if (isIPv4(addr)) return list.check(addr, 'ipv4');
-  if (isIPv6(addr)) return list.check(addr, 'ipv6');
-  return false;
+  return set.has(peer);
 }
 
 /** RFC 7239 §6: IPv6 node names are bracketed and quoted. */

@@ -17,15 +17,8 @@ import { ExchangeTimings, recordAccess, tagRequestId, type AccessJourney } from 
 
 /** What one request's journey looked like: the access-log line and the stats are made from it. */
 interface Journey extends AccessJourney {
+  /** Narrowed: the forwarder keeps the server itself (stats), the access line only its name. */
   server: BackendServer | null;
-  attempts: number;
-  reused: boolean;
-  queueMs: number;
-  connectMs: number;
-  serverMs: number;
-  status: number;
-  bytes: number;
-  error: string | null;
 }
 
 /**

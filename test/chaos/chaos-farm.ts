@@ -412,15 +412,18 @@ export class ChaosServer {
         const b = st;
         const midUpload = b.req.fault === 'close-mid-upload';
         const halfway = (): boolean => midUpload && b.got >= Math.max(1, b.req.reqLen >> 1);
+        // Up to b.left body bytes from buf (a Content-Length body, or the data of one chunk).
+        const takeData = (): void => {
+          const take = Math.min(b.left, buf.length);
+          if (take === 0) return;
+          b.parts.push(Buffer.from(buf.subarray(0, take)));
+          b.got += take;
+          b.left -= take;
+          buf = buf.subarray(take);
+        };
         if (midUpload && b.req.reqLen === 0) return die('end');
         if (!b.chunked) {
-          const take = Math.min(b.left, buf.length);
-          if (take > 0) {
-            b.parts.push(Buffer.from(buf.subarray(0, take)));
-            b.got += take;
-            b.left -= take;
-            buf = buf.subarray(take);
-          }
+          takeData();
           if (halfway()) return die('end');
           if (b.left > 0) return;
           onBodyDone(b.req, b.parts, b.got);
@@ -443,13 +446,7 @@ export class ChaosServer {
           continue;
         }
         if (b.chunkState === 'data') {
-          const take = Math.min(b.left, buf.length);
-          if (take > 0) {
-            b.parts.push(Buffer.from(buf.subarray(0, take)));
-            b.got += take;
-            b.left -= take;
-            buf = buf.subarray(take);
-          }
+          takeData();
           if (halfway()) return die('end');
           if (b.left > 0) return;
           b.chunkState = 'crlf';
