@@ -6,7 +6,7 @@ export type Outcome = { status: number } | { code: string; reused: boolean };
 /** Connection-level failures (HAProxy `observe layer4`). */
 const LAYER4 = new Set(['LH_CONNECT_FAILED', 'LH_CONNECT_TIMEOUT', 'LH_CONN_CLOSED_BEFORE_RESPONSE', 'LH_RESPONSE_ABORTED']);
 /** HTTP-level failures added by `observe layer7`. */
-const LAYER7 = new Set(['LH_SERVER_TIMEOUT', 'LH_BAD_RESPONSE']);
+const LAYER7 = new Set(['LH_SERVER_TIMEOUT', 'LH_BAD_RESPONSE', 'LH_RESPONSE_MISMATCH']);
 
 /**
  * Passive health (HAProxy `observe`): is this live-traffic outcome an error of the server (true),

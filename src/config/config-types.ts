@@ -108,6 +108,8 @@ export interface FarmConfig {
   private: boolean;
   retries: number;
   redispatch: boolean;
+  /** `request-id-check` (exchange.ts): refuse a response echoing another request's X-Request-Id. */
+  requestIdCheck: boolean;
   retryOn: string[]; // 'conn-failure' | 'empty-response' | 'junk-response' | 'response-timeout' | '503' ...
   replayBuffer: number;
   /** `request-buffer`: body bytes received before a backend connection is leased; absent: 64 KiB. */

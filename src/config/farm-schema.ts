@@ -62,6 +62,7 @@ export const farmSchema = z.strictObject({
   private: bool().default(false),
   retries: int(0).default(3),
   redispatch: bool().default(true),
+  'request-id-check': bool().default(true),
   'retry-on': z.array(retryOnItem(), { error: need('must be a list') }).prefault(['conn-failure', 'empty-response']),
   'replay-buffer': size().prefault('64KiB'),
   /** Body bytes received before a backend connection is leased (nginx proxy_request_buffering; issue 11 item 9). */

@@ -43,6 +43,7 @@ function toFarm(f: FileFarm): FarmConfig {
     private: f.private,
     retries: f.retries,
     redispatch: f.redispatch,
+    requestIdCheck: f['request-id-check'],
     retryOn: f['retry-on'],
     replayBuffer: f['replay-buffer'],
     requestBuffer: f['request-buffer'],

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'LH_SERVER_TIMEOUT' // timeouts.server elapsed waiting for the server
   | 'LH_BAD_RESPONSE' // server sent something that is not HTTP/1.1
   | 'LH_RESPONSE_ABORTED' // server connection failed after the response started
+  | 'LH_RESPONSE_MISMATCH' // the response carried another request's X-Request-Id: the server's connection is out of step (F8), never forwarded
   | 'LH_CLIENT_ABORTED' // the client went away
   | 'LH_CLIENT_BAD_REQUEST' // the backend codec refused the client's request before sending it: the client's fault
   | 'LH_CLIENT_SLOW_UPLOAD' // the client sent its body slower than min-upload-rate over timeouts.http-request (while the gateway was ready): the client's fault

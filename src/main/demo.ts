@@ -59,6 +59,7 @@ export async function runDemo(o: DemoOptions): Promise<{ gateway: Gateway; stop:
         private: false,
         retries: 3,
         redispatch: true,
+        requestIdCheck: true,
         retryOn: ['conn-failure', 'empty-response'],
         replayBuffer: 64 * 1024,
         timeouts: { connect: 5000, server: 60_000, queue: 10_000 },

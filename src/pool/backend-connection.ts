@@ -43,6 +43,11 @@ export class BackendConnection {
   leasedAt = 0;
   /** Completed exchanges. */
   uses = 0;
+  /**
+   * The server has echoed our X-Request-Id on this connection (exchange.ts, `request-id-check`):
+   * from then on a response carrying another request's id proves the connection out of step.
+   */
+  echoesRequestId = false;
   /** Server's `Keep-Alive: timeout=N` hint in ms, learned from the last response. */
   keepAliveHintMs: number | null = null;
   closeReason = '';

@@ -66,8 +66,8 @@ export class PoolConnections {
       ({ socket, resumed, setupMs }) => {
         if (resumed) this.counters.handshakesResumed++;
         else this.counters.handshakesFull++;
-        this.hooks.connected(conn, setupMs, resumed, awaitSession);
         conn.attach(socket, { resumed, setupMs, sni: o.sni }, `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
+        this.hooks.connected(conn, setupMs, resumed, awaitSession);
         if (conn.state !== 'connecting') throw new LonghaulError('LH_CONNECT_FAILED', `connection to ${o.host}:${o.port} closed right after the handshake`);
         return conn;
       },

@@ -76,7 +76,7 @@ export class ServerPool {
     this.key = opts.key;
     this.#conns = new PoolConnections(this.counters, opts, {
       connected: (conn, setupMs, resumed, warm) => {
-        this.#o.log.debug({ pool: this.key, conn: conn.id, resumed, setup_ms: Math.round(setupMs), why: warm ? 'min-idle' : 'request', open: this.#conns.all.size }, 'backend connection opened');
+        this.#o.log.debug({ pool: this.key, conn: conn.id, local_port: conn.socket?.localPort, resumed, setup_ms: Math.round(setupMs), why: warm ? 'min-idle' : 'request', open: this.#conns.all.size }, 'backend connection opened');
         this.demand.recordSetup(setupMs);
         if (!this.#closed) this.#purge.start(this.#o.pool.purgeInterval);
       },

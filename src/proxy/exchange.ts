@@ -53,6 +53,12 @@ export interface ExchangeRequest {
   retryStatus?: (status: number) => boolean;
   /** The farm's `response-headers` rules (header-rules.ts), applied after hop-by-hop handling. */
   responseRules?: HeaderRules | undefined;
+  /**
+   * The X-Request-Id this request was sent with, when `request-id-check` is on: a response that
+   * echoes another id, on a connection whose server has echoed ours before, is the answer to
+   * another request (a desynced connection, F8) and is refused with LH_RESPONSE_MISMATCH.
+   */
+  requestId?: string | undefined;
 }
 
 export interface ExchangeResult {
@@ -174,11 +180,30 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
       onBodySent() {
         armTimer();
       },
+      // Invariant: once settled (completed or failed, from either side), nothing more from the
+      // codec reaches the sink; a failed exchange's connection is destroyed by its release.
       onHeaders(statusCode, rawHeaders, resume) {
+        if (settled) return false;
         armTimer();
         resumeUndici = resume;
         // 1xx (e.g. 103): informational, not forwarded; the final response follows.
         if (statusCode < 200) return true;
+        if (req.requestId !== undefined) {
+          const echoed = echoedRequestId(rawHeaders as unknown as Buffer[]);
+          if (echoed !== null) {
+            if (echoed !== req.requestId && conn.echoesRequestId) {
+              // HTTP/1.1 pairs answers with requests by order only: a stray answer earlier on this
+              // connection shifted the queue, and this head answers an earlier request — maybe
+              // another client's. Nothing is forwarded; the connection is destroyed (abort) so
+              // that the shift cannot reach the next request (design "Faults", chaos F8).
+              const err = new ExchangeError('LH_RESPONSE_MISMATCH', `server answered with the X-Request-Id of another request (${echoed.slice(0, 64)}): its connection is out of step`, 'written');
+              fail(err);
+              abortUndici?.(err);
+              return false;
+            }
+            if (echoed === req.requestId) conn.echoesRequestId = true;
+          }
+        }
         status = statusCode;
         headAt = performance.now();
         const head = downstreamResponseHead(rawHeaders as unknown as Buffer[], req.responseRules);
@@ -196,6 +221,7 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
         return true;
       },
       onData(chunk) {
+        if (settled) return false;
         armTimer();
         if (discarding) {
           discarded += chunk.length;
@@ -263,6 +289,22 @@ export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSi
       fail(new ExchangeError(exchangeErrorCode(err, 'not-written'), (err as Error).message, 'not-written', err));
     }
   });
+}
+
+/**
+ * The X-Request-Id of a response head (undici's raw [name, value, …] Buffers), or null. Several
+ * (or a comma-joined list) that are not all one id return a value no request was sent with.
+ */
+function echoedRequestId(raw: Buffer[]): string | null {
+  let found: string | null = null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length !== 12 || name.toString('latin1').toLowerCase() !== 'x-request-id') continue;
+    const v = raw[i + 1]!.toString('latin1').trim();
+    if (found !== null && found !== v) return `${found},${v}`;
+    found = v;
+  }
+  return found;
 }
 
 /**

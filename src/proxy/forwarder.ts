@@ -185,9 +185,10 @@ export class Forwarder {
         if (reused) server.counters.requestsOnReused++;
         const result: ExchangeResult = await runExchange(
           lease,
-          { method: req.method, path: req.target, headers, body: body ? body.reader() : null, serverTimeoutMs: cfg.timeouts.server, responseRules: cfg.responseHeaders, ...(retryStatus ? { retryStatus } : {}) },
+          { method: req.method, path: req.target, headers, body: body ? body.reader() : null, serverTimeoutMs: cfg.timeouts.server, responseRules: cfg.responseHeaders, requestId: cfg.requestIdCheck ? j.requestId : undefined, ...(retryStatus ? { retryStatus } : {}) },
           sink,
         );
+        this.log.debug({ request_id: j.requestId, path: req.target, attempt: j.attempts, server: server.name, conn: lease.conn.id, conn_uses: lease.conn.uses, status: result.status, reusable: result.reusable }, 'exchange done');
         if (result.reusable && (alwaysPrivate || result.connectionAuth || lease.conn.owner)) this.#privates.pin(req.client, server, lease);
         this.#release(lease, result.reusable, 'server asked to close', endTurn);
         endTurn = null;
@@ -199,6 +200,7 @@ export class Forwarder {
         return this.#logAccess(req, j);
       } catch (err) {
         const reusable = err instanceof ExchangeError && err.reusable;
+        this.log.debug({ request_id: j.requestId, path: req.target, attempt: j.attempts, server: server.name, conn: lease?.conn.id ?? null, conn_uses: lease?.conn.uses ?? null, code: errorCode(err), phase: err instanceof ExchangeError ? err.phase : null, reusable }, 'exchange failed');
         if (lease) this.#release(lease, reusable, (err as Error).message, endTurn);
         else endTurn?.();
         endTurn = null;

@@ -7,8 +7,9 @@ import type { ExchangePhase } from './exchange.js';
  *                       request byte was written
  *   empty-response .... the connection closed after the request was written, before any
  *                       response byte (idempotent requests only)
- *   junk-response ..... the server answered something that is not HTTP, before anything was
- *                       forwarded (idempotent only)
+ *   junk-response ..... the server answered something that is not HTTP, or the answer to another
+ *                       request (LH_RESPONSE_MISMATCH), before anything was forwarded
+ *                       (idempotent only)
  *   response-timeout .. no response head within timeouts.server (idempotent only)
  *   <status> .......... the response head carried this status; nothing forwarded yet
  *                       (idempotent only)
@@ -85,6 +86,7 @@ export function classifyFailure(f: FailedAttempt, on: RetryOn): 'stale' | 'count
       if (f.reused) return 'stale';
       return on.emptyResponse ? 'counted' : null;
     case 'LH_BAD_RESPONSE':
+    case 'LH_RESPONSE_MISMATCH': // the answer to another request: this one's is still to come on a desynced connection
       return on.junkResponse ? 'counted' : null;
     case 'LH_SERVER_TIMEOUT':
       return on.responseTimeout ? 'counted' : null;

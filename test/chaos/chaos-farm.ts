@@ -45,6 +45,9 @@ export interface Arrival {
   /** The complete body was the one the client sent. */
   bodyOk: boolean | null;
   fault: ServerFault;
+  /** The gateway's end of the connection (its local port) and this request's place on it. */
+  port: number;
+  nth: number;
 }
 
 /** What every server saw, shared by the farm; checked by the runner. */
@@ -311,6 +314,10 @@ export class ChaosServer {
         `x-chaos-req-sha: ${receivedSha}`,
         'content-type: application/octet-stream',
       ];
+      // Echoed as Rails' RequestId middleware does: what lets the gateway see that a stray
+      // answer desynchronised a connection (F8; the stray itself carries no id).
+      const requestId = req.headers.get('x-request-id');
+      if (requestId !== undefined) lines.push(`x-request-id: ${requestId}`);
       if (f === 'conn-close') lines.push('connection: close');
       let payload: Buffer;
       if (req.respChunked) {
@@ -398,7 +405,7 @@ export class ChaosServer {
             const wanted = (headers.get('x-chaos-fault') ?? 'none') as ServerFault;
             // Only the first arrival meets the recipe's fault: a retry elsewhere is served.
             req.fault = this.mode === 'chaos' && list.length === 0 && SERVER_FAULTS.includes(wanted) ? wanted : 'none';
-            req.arrival = { server: this.name, method, idempotencyKey: headers.has('idempotency-key'), bodyComplete: false, bodyOk: null, fault: req.fault };
+            req.arrival = { server: this.name, method, idempotencyKey: headers.has('idempotency-key'), bodyComplete: false, bodyOk: null, fault: req.fault, port: c.raw.remotePort ?? 0, nth: c.requests };
             list.push(req.arrival);
             req.arrivalNo = list.length;
             if (req.fault !== 'none') this.stats.faults[req.fault] = (this.stats.faults[req.fault] ?? 0) + 1;

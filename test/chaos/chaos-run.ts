@@ -12,7 +12,7 @@
  */
 import type { Test } from 'tap';
 import type { Engine, FarmConfig } from '../../src/config/config-types.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { Gateway } from '../../src/main/gateway.js';
 import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../helpers/configs.js';
 import { pkiFiles } from '../helpers/pki-files.js';
@@ -117,7 +117,8 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
     [listenerConfig('farm', f.gatewayCert, f.gatewayKey, { engine, timeouts: { client: 5000, httpRequest: 4000, httpKeepAlive: 3000 } })],
     [farmConfig('farm', f.caFile, servers.map((s) => serverConfig(s.name, s.port, {}, pool)), farmOver)],
   );
-  const gateway = await Gateway.start(cfg, silentLogger);
+  // CHAOS_TRACE=<file>: the gateway's debug log (every attempt, every backend connection) for a finding.
+  const gateway = await Gateway.start(cfg, process.env.CHAOS_TRACE ? createLogger('debug', { destination: `file:${process.env.CHAOS_TRACE}` }) : silentLogger);
   const farm = gateway.farms.get('farm')!;
   const listener = gateway.listeners[0]!;
   const target = { port: listener.port, ca: f.pki.ca.certPem, deadlineMs: CONNECTION_DEADLINE_MS };
@@ -170,7 +171,7 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
         summary.unsolicitedRaces++;
         return;
       }
-      if (rid !== undefined && rid !== q.rid) bad('cross-talk', `request ${q.rid} got the response of ${rid} (status ${resp.status})`);
+      if (rid !== undefined && rid !== q.rid) bad('cross-talk', `request ${q.rid} got the response of ${rid} (status ${resp.status}, server ${String(resp.headers.get('x-chaos-server'))}, arrival ${String(resp.headers.get('x-chaos-arrival'))}); arrivals of ${q.rid}: ${arrivalsText(ledger, q.rid)}; of ${rid}: ${arrivalsText(ledger, rid)}`);
       if (resp.status >= 200 && resp.status < 300) {
         summary.ok2xx++;
         if (rec.kind === 'bad-header') bad('bad-header', `a request with header ${JSON.stringify(rec.badHeader)} got ${resp.status} (it must be refused with 400)`);
@@ -313,6 +314,11 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
   }
   t.comment(`chaos ${engine} seed ${seed}: ${JSON.stringify({ ...summary, violations: summary.violations.length })}`);
   return summary;
+}
+
+/** Where a request arrived: server/fault@gateway-port#nth-request-on-that-connection. */
+function arrivalsText(ledger: Ledger, rid: string): string {
+  return ledger.arrivalsOf(rid).map((a) => `${a.server}${a.fault !== 'none' ? `/${a.fault}` : ''}@${a.port}#${a.nth}`).join(', ') || 'none';
 }
 
 /** `{ invariant: "N× first violation" }`: what a failing run prints in its diff. */

@@ -18,6 +18,7 @@ export function farmConfig(name: string, caFile: string, servers: ServerConfig[]
     private: false,
     retries: 3,
     redispatch: true,
+    requestIdCheck: true,
     retryOn: ['conn-failure', 'empty-response'],
     replayBuffer: 64 * 1024,
     timeouts: { connect: 5000, server: 60_000, queue: 10_000 },

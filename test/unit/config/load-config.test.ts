@@ -62,6 +62,7 @@ t.test('a minimal config gets every documented default', async (t) => {
       private: false,
       retries: 3,
       redispatch: true,
+      requestIdCheck: true,
       retryOn: ['conn-failure', 'empty-response'],
       replayBuffer: 65_536,
       requestBuffer: 65_536,
