@@ -42,6 +42,8 @@ export interface ChaosSummary {
   unsolicited: number;
   /** Requests that got a server's unsolicited response because the two crossed on the wire (the server's fault: chaos-farm.ts racedRids). */
   unsolicitedRaces: number;
+  /** Responses the gateway refused because they echoed another request's X-Request-Id (a desynced connection, F8). */
+  desyncsRefused: number;
   /** Recipes not sent because they hit a documented gap of the engine (uws only). */
   skippedEngineGaps: Record<string, number>;
   goAways: number;
@@ -81,7 +83,7 @@ function recipeText(rec: ConnRecipe): string {
 export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
   const seed = Number(process.env.CHAOS_SEED ?? 1) >>> 0;
   const seconds = Number(process.env.CHAOS_SECONDS ?? 25);
-  const summary: ChaosSummary = { seed, engine, rounds: { clients: 0, all: 0 }, connections: 0, requests: 0, ok2xx: 0, gatewayErrors: {}, clientKinds: {}, serverFaults: {}, idleCloses: 0, unsolicited: 0, unsolicitedRaces: 0, skippedEngineGaps: {}, goAways: 0, abortedUploadsAtServers: 0, violations: [] };
+  const summary: ChaosSummary = { seed, engine, rounds: { clients: 0, all: 0 }, connections: 0, requests: 0, ok2xx: 0, gatewayErrors: {}, clientKinds: {}, serverFaults: {}, idleCloses: 0, unsolicited: 0, unsolicitedRaces: 0, desyncsRefused: 0, skippedEngineGaps: {}, goAways: 0, abortedUploadsAtServers: 0, violations: [] };
   const v = summary.violations;
   const where = (phase: Phase, round: number) => `seed=${seed} engine=${engine} phase=${phase} round=${round < 0 ? 'known' : round}`;
 
@@ -300,6 +302,7 @@ export async function runChaos(t: Test, engine: Engine): Promise<ChaosSummary> {
       summary.goAways += s.stats.goAways;
     }
     v.push(...ledger.violations.map((x) => `seed=${seed} engine=${engine} invariant=request-body: ${x}`));
+    for (const s of farm.servers) summary.desyncsRefused += s.counters.errors['LH_RESPONSE_MISMATCH'] ?? 0;
     await gateway.stop();
     for (const s of servers) await s.close();
     // No socket, server or timer outlives the run (the gateway's and ours).
