@@ -41,13 +41,17 @@ export class Forwarder {
   readonly #privates = new PrivateConnections();
   /** Latency histograms for /metrics, observed with the access line (access-line.ts). */
   readonly timings = new ExchangeTimings();
+  /** Per-attempt debug lines cost an object per request: built only when the level shows them. */
+  readonly #debug: boolean;
 
   constructor(
     private readonly farms: ReadonlyMap<string, Farm>,
     private readonly log: Logger,
     /** One access-log line per request (`log.access`; a reload may change it). */
     public accessLog: boolean,
-  ) {}
+  ) {
+    this.#debug = log.isLevelEnabled('debug');
+  }
 
   readonly handle = (req: ProxyRequest, sink: ResponseSink): void => {
     this.#forward(req, sink)
@@ -188,7 +192,7 @@ export class Forwarder {
           { method: req.method, path: req.target, headers, body: body ? body.reader() : null, serverTimeoutMs: cfg.timeouts.server, responseRules: cfg.responseHeaders, requestId: cfg.requestIdCheck ? j.requestId : undefined, ...(retryStatus ? { retryStatus } : {}) },
           sink,
         );
-        this.log.debug({ request_id: j.requestId, path: req.target, attempt: j.attempts, server: server.name, conn: lease.conn.id, conn_uses: lease.conn.uses, status: result.status, reusable: result.reusable }, 'exchange done');
+        if (this.#debug) this.log.debug({ request_id: j.requestId, path: req.target, attempt: j.attempts, server: server.name, conn: lease.conn.id, conn_uses: lease.conn.uses, status: result.status, reusable: result.reusable }, 'exchange done');
         if (result.reusable && (alwaysPrivate || result.connectionAuth || lease.conn.owner)) this.#privates.pin(req.client, server, lease);
         this.#release(lease, result.reusable, 'server asked to close', endTurn);
         endTurn = null;
@@ -200,7 +204,7 @@ export class Forwarder {
         return this.#logAccess(req, j);
       } catch (err) {
         const reusable = err instanceof ExchangeError && err.reusable;
-        this.log.debug({ request_id: j.requestId, path: req.target, attempt: j.attempts, server: server.name, conn: lease?.conn.id ?? null, conn_uses: lease?.conn.uses ?? null, code: errorCode(err), phase: err instanceof ExchangeError ? err.phase : null, reusable }, 'exchange failed');
+        if (this.#debug) this.log.debug({ request_id: j.requestId, path: req.target, attempt: j.attempts, server: server.name, conn: lease?.conn.id ?? null, conn_uses: lease?.conn.uses ?? null, code: errorCode(err), phase: err instanceof ExchangeError ? err.phase : null, reusable }, 'exchange failed');
         if (lease) this.#release(lease, reusable, (err as Error).message, endTurn);
         else endTurn?.();
         endTurn = null;
