@@ -50,6 +50,8 @@ export class PoolConnections {
   readonly #conns = new Set<BackendConnection>();
   /** Idle connections, least recently used first (MRU at the end). */
   readonly #idle: BackendConnection[] = [];
+  /** Connections per state, kept by #onState (O(1) reads on every lease; issue 14 item 2). */
+  readonly #counts: Record<ConnState, number> = { connecting: 0, idle: 0, busy: 0, draining: 0, closed: 0 };
 
   constructor(
     private readonly counters: PoolCounters,
@@ -61,6 +63,7 @@ export class PoolConnections {
   open(awaitSession = false): Promise<BackendConnection> {
     const conn = new BackendConnection((c, from, to) => this.#onState(c, from, to));
     this.#conns.add(conn);
+    this.#counts.connecting++;
     const o = this.target;
     return connectTls({ host: o.host, port: o.port, sni: o.sni, farmTls: o.farmTls, sessions: o.sessions, timeoutMs: o.connectTimeoutMs, awaitSession }).then(
       ({ socket, resumed, setupMs }) => {
@@ -95,15 +98,12 @@ export class PoolConnections {
 
   /** connecting + idle + busy (what max-conn limits). */
   get openCount(): number {
-    let n = 0;
-    for (const c of this.#conns) if (c.state !== 'draining' && c.state !== 'closed') n++;
-    return n;
+    const c = this.#counts;
+    return c.connecting + c.idle + c.busy;
   }
 
   count(state: ConnState): number {
-    let n = 0;
-    for (const c of this.#conns) if (c.state === state) n++;
-    return n;
+    return this.#counts[state];
   }
 
   /** The shared idle connection `req` may take (idle-policy.ts), now busy; null when none suits. */
@@ -138,6 +138,8 @@ export class PoolConnections {
   }
 
   #onState(conn: BackendConnection, from: ConnState, to: ConnState): void {
+    this.#counts[from]--;
+    if (to !== 'closed') this.#counts[to]++;
     if (from === 'idle') this.#removeIdle(conn);
     // Leaving the open set (draining or closed) frees server-wide capacity.
     if ((to === 'draining' || to === 'closed') && from !== 'draining') queueMicrotask(() => this.hooks.freed());

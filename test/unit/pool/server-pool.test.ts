@@ -68,3 +68,30 @@ t.test('min-idle opens connections one after another; later ones resume', async 
   t.equal(server.stats.fullHandshakes, 1);
   t.equal(server.stats.resumedHandshakes, 2);
 });
+
+t.test('state counts kept by the transitions match the connections (O(1) counts, issue 14 item 2)', async (t) => {
+  const { p } = await setup(t, { maxConn: 4, minIdle: 2 });
+  const scan = () => {
+    const by: Record<string, number> = { connecting: 0, idle: 0, busy: 0, draining: 0 };
+    for (const c of p.connections()) by[c.state] = (by[c.state] ?? 0) + 1;
+    return by;
+  };
+  const counted = () => ({ open: p.openCount, idle: p.idleCount, busy: p.busyCount });
+  const expected = () => {
+    const s = scan();
+    return { open: s.connecting! + s.idle! + s.busy!, idle: s.idle!, busy: s.busy! };
+  };
+  p.warm();
+  await p.warmed();
+  t.same(counted(), expected(), 'after warming');
+  const leases = await Promise.all([p.lease({ idempotent: true }), p.lease({ idempotent: true }), p.lease({ idempotent: true })]);
+  t.same(counted(), expected(), 'three busy');
+  t.equal(p.busyCount, 3);
+  p.release(leases[0]!.conn, true);
+  p.release(leases[1]!.conn, false, 'broken on purpose');
+  t.same(counted(), expected(), 'one back idle, one retired');
+  p.release(leases[2]!.conn, true);
+  p.closeIdle('test');
+  t.same(counted(), expected(), 'idle ones retiring');
+  t.equal(p.idleCount, 0);
+});
