@@ -252,11 +252,23 @@ export class Gateway {
    */
   stop(graceMs = this.#config.shutdownGrace): Promise<void> {
     this.#stopping ??= (async () => {
-      await Promise.all(this.listeners.map((l) => l.close(graceMs)));
-      this.#saveState?.();
-      const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
-      await this.admin?.close();
+      // Invariant: the stop sequence holds a ref'd handle until it ends. What it waits for —
+      // idle backend sockets (undici unrefs an idle Client's socket), the close_notify grace
+      // timers, the pools' close polls — is unref'd, so a server slow to answer our FIN let the
+      // event loop run empty mid-stop and node exited 0 by itself: no "stopped" line, pid file
+      // left behind (issue 12 item 2; test/regression/stop-outlives-unref-handles.test.ts).
+      const hold = setInterval(() => {}, 60_000);
+      try {
+        await Promise.all(this.listeners.map((l) => l.close(graceMs)));
+        this.#saveState?.();
+        const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
+        let bound: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise((r) => (bound = setTimeout(r, 5000)))]);
+        clearTimeout(bound);
+        await this.admin?.close();
+      } finally {
+        clearInterval(hold);
+      }
     })();
     return this.#stopping;
   }
