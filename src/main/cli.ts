@@ -10,7 +10,9 @@ const USAGE = `usage: longhaul <command> [options]
   demo [--rtt MS] [--requests N] [--port P] [--once]
                           run the built-in demo on loopback (the default command)
   run --config FILE [--pid-file FILE] [--reuse-port]
-                          run the gateway (SIGHUP reloads the config and certificates);
+                          run the gateway (SIGHUP reloads the config and certificates;
+                          SIGUSR2 upgrades: starts this command line again with the listening
+                          sockets, and drains once the new process is ready);
                           --reuse-port: share the ports with another longhaul (handover, README
                           "Install and upgrade"); without it a port in use refuses the start
   check --config FILE     the checks run makes before starting (config, certificates, keys, CA
@@ -41,9 +43,12 @@ async function main(argv: string[]): Promise<number> {
         options: { config: { type: 'string', short: 'c' }, 'pid-file': { type: 'string' }, 'reuse-port': { type: 'boolean', default: false } },
       });
       if (!values.config) return usage('run needs --config FILE');
+      // SIGUSR2 upgrade (listener-handover.ts): this process may be the new one, started by the old.
+      const handover = await import('./listener-handover.js');
       const r = await loadForStart(values.config);
       if (!r.ok) {
         process.stderr.write(`${values.config}: ${r.issues.length} error(s); not starting\n${formatIssues(r.issues)}\n`);
+        handover.reportUpgradeFailure(`${values.config}: ${r.issues.length} error(s): ${formatIssues(r.issues)}`);
         return 1;
       }
       const { Gateway } = await import('./gateway.js');
@@ -52,20 +57,26 @@ async function main(argv: string[]): Promise<number> {
       for (const w of configWarnings(r.config)) log.warn({ key: w.path }, w.message);
       let gw;
       try {
-        gw = await Gateway.start(r.config, log, { reusePort: values['reuse-port'] });
+        const inherited = handover.InheritedSockets.fromEnv();
+        gw = await Gateway.start(r.config, log, { reusePort: values['reuse-port'], inherited });
+        inherited?.closeUnused(log);
       } catch (err) {
         // The preflight has read every file; what is left is binding (address in use…) and races
         // with files changed since. Both are refusals with a message, never a stack trace.
         process.stderr.write(`${values.config}: not starting: ${(err as Error).message}\n`);
+        handover.reportUpgradeFailure(`not starting: ${(err as Error).message}`);
         return 1;
       }
       const pidFile = values['pid-file'];
-      if (pidFile) {
-        const { writePidFile } = await import('./pid-file.js');
-        writePidFile(pidFile);
-      }
-      log.info({ pid: process.pid, pid_file: pidFile ?? null, reuse_port: values['reuse-port'] }, 'ready');
-      void notifyService({ kind: 'ready', status: `listening: ${gw.listeners.map((l) => `${l.name} :${l.port}`).join(', ')}` }, log);
+      const { writePidFile, removePidFile } = await import('./pid-file.js');
+      if (pidFile) writePidFile(pidFile);
+      const upgraded = handover.isUpgradeChild();
+      log.info({ pid: process.pid, pid_file: pidFile ?? null, reuse_port: values['reuse-port'], upgraded_from: upgraded ? Number(process.env[handover.UPGRADE_FROM_ENV]) : null }, 'ready');
+      // After an upgrade, systemd is told the new MAINPID before the old process may exit.
+      const readyNotice = notifyService({ kind: 'ready', status: `listening: ${gw.listeners.map((l) => `${l.name} :${l.port}`).join(', ')}`, ...(upgraded ? { mainPid: process.pid } : {}) }, log);
+      if (upgraded) await readyNotice.then(() => handover.reportUpgradeReady());
+      const upgrade = new handover.ListenerHandover(gw, log, { reusePort: values['reuse-port'], logDestination: r.config.log.destination ?? 'stdout' });
+      const offUpgrade = upgrade.onSignal('SIGUSR2');
       const file = values.config;
       // SIGHUP: reload the config file (a bad file is reported, every issue, and ignored), then
       // re-read the listeners' certificates (failures are logged; the old ones keep serving).
@@ -80,9 +91,12 @@ async function main(argv: string[]): Promise<number> {
         }
       };
       process.on('SIGHUP', onHup);
-      await untilSignal();
+      const why = await Promise.race([untilSignal().then(() => 'signal' as const), upgrade.handedOver.then(() => 'upgrade' as const)]);
       process.off('SIGHUP', onHup);
-      void notifyService({ kind: 'stopping' }, log);
+      offUpgrade();
+      upgrade.abort();
+      // Handed over: the service goes on in the new process (its MAINPID); no STOPPING=1.
+      if (why === 'signal') void notifyService({ kind: 'stopping' }, log);
       log.info({ grace_ms: gw.config.shutdownGrace }, 'stopping: no new connections; in-flight requests finish');
       // A second SIGTERM / SIGINT while draining: stop waiting.
       const force = (): void => {
@@ -92,10 +106,7 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', force);
       process.once('SIGINT', force);
       await gw.stop();
-      if (pidFile) {
-        const { removePidFile } = await import('./pid-file.js');
-        removePidFile(pidFile);
-      }
+      if (pidFile) removePidFile(pidFile);
       log.info('stopped');
       return 0;
     }
