@@ -5,7 +5,11 @@
 // and drains, exit 0. Client loops of one-shot TLS requests (`Connection: close`, a new TCP +
 // TLS connection each) run throughout and count every refused / reset / failed exchange: 0.
 // First, an upgrade whose new process refuses its config changes nothing (the old one says why
-// and serves on). Bounded: at most MAX requests, LOOPS at a time, loopback only.
+// and serves on). Under a systemd stand-in (NOTIFY_SOCKET, test/helpers/notify-socket.py; needs
+// Debian's systemd-notify and python3, else that part is skipped) the new process announces
+// READY=1 with MAINPID=<its pid> before the old one stops, and the old one never sends
+// STOPPING=1 (the service goes on). Bounded: at most MAX requests, LOOPS at a time, loopback only.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -53,7 +57,17 @@ farms:
   - { name: f, tls: { ca: ${ca}, sni: farm.test }, servers: [{ name: s1, address: "127.0.0.1:${farm.port}" }] }
 `;
   writeFileSync(file, config(f.caFile));
-  const old = startGatewayProcess(file, ['--pid-file', pidFile]);
+  const withNotify = existsSync('/usr/bin/systemd-notify') && existsSync('/usr/bin/python3');
+  const sock = path.join(dir, 'notify.sock');
+  let received = '';
+  if (withNotify) {
+    const receiver = spawn('/usr/bin/python3', [path.resolve('test/helpers/notify-socket.py'), sock, '120'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.teardown(() => void receiver.kill());
+    receiver.stdout.on('data', (d: Buffer) => (received += d));
+    for (let i = 0; i < 100 && !received.includes('bound'); i++) await sleep(50);
+  }
+  const messages = (): string[] => received.split('\n').slice(1).filter(Boolean).map((l) => JSON.parse(l) as string);
+  const old = startGatewayProcess(file, ['--pid-file', pidFile], withNotify ? { NOTIFY_SOCKET: sock } : {});
   let newPid = 0;
   t.teardown(() => {
     old.child.kill('SIGKILL');
@@ -130,6 +144,14 @@ farms:
 
   // The new process serves on: its log says it was upgraded from the old pid; the admin
   // listener moved with it; a SIGTERM to the new pid stops the port (it was the one serving).
+  if (withNotify) {
+    const ready = messages().filter((m) => m.includes('READY=1'));
+    t.equal(ready.length, 2, `READY=1 from each process: ${JSON.stringify(messages())}`);
+    t.match(ready[1], new RegExp(`MAINPID=${newPid}\\b`), 'the new process names itself the main PID');
+    t.notOk(messages().includes('STOPPING=1'), 'the old process did not tell systemd the service stops');
+  } else {
+    t.comment('systemd-notify or python3 missing: MAINPID / STOPPING part not run');
+  }
   const readyLines = lines(old.out(), 'ready');
   t.ok(readyLines.some((l) => l.includes(`"pid":${newPid}`) && l.includes(`"upgraded_from":${old.child.pid}`)), 'the new process logged ready, upgraded from the old pid');
   t.ok(lines(old.out(), 'upgrade: the new process is ready').length === 1, 'the old process saw it ready');
