@@ -45,10 +45,13 @@ async function main(argv: string[]): Promise<number> {
       if (!values.config) return usage('run needs --config FILE');
       // SIGUSR2 upgrade (listener-handover.ts): this process may be the new one, started by the old.
       const handover = await import('./listener-handover.js');
+      // Until the upgrade handler is in place a SIGUSR2 must not kill the process (node's default).
+      const early = (): void => void process.stderr.write('longhaul: SIGUSR2 while starting: ignored\n');
+      process.on('SIGUSR2', early);
       const r = await loadForStart(values.config);
       if (!r.ok) {
         process.stderr.write(`${values.config}: ${r.issues.length} error(s); not starting\n${formatIssues(r.issues)}\n`);
-        handover.reportUpgradeFailure(`${values.config}: ${r.issues.length} error(s): ${formatIssues(r.issues)}`);
+        await handover.reportUpgradeFailure(`${values.config}: ${r.issues.length} error(s): ${formatIssues(r.issues)}`);
         return 1;
       }
       const { Gateway } = await import('./gateway.js');
@@ -64,9 +67,13 @@ async function main(argv: string[]): Promise<number> {
         // The preflight has read every file; what is left is binding (address in use…) and races
         // with files changed since. Both are refusals with a message, never a stack trace.
         process.stderr.write(`${values.config}: not starting: ${(err as Error).message}\n`);
-        handover.reportUpgradeFailure(`not starting: ${(err as Error).message}`);
+        await handover.reportUpgradeFailure(`not starting: ${(err as Error).message}`);
         return 1;
       }
+      // Before the pid file names this process: a SIGUSR2 sent to it finds the handler.
+      const upgrade = new handover.ListenerHandover(gw, log, { reusePort: values['reuse-port'], logDestination: r.config.log.destination ?? 'stdout' });
+      upgrade.onSignal('SIGUSR2');
+      process.off('SIGUSR2', early);
       const pidFile = values['pid-file'];
       const { writePidFile, removePidFile } = await import('./pid-file.js');
       if (pidFile) writePidFile(pidFile);
@@ -75,8 +82,6 @@ async function main(argv: string[]): Promise<number> {
       // After an upgrade, systemd is told the new MAINPID before the old process may exit.
       const readyNotice = notifyService({ kind: 'ready', status: `listening: ${gw.listeners.map((l) => `${l.name} :${l.port}`).join(', ')}`, ...(upgraded ? { mainPid: process.pid } : {}) }, log);
       if (upgraded) await readyNotice.then(() => handover.reportUpgradeReady());
-      const upgrade = new handover.ListenerHandover(gw, log, { reusePort: values['reuse-port'], logDestination: r.config.log.destination ?? 'stdout' });
-      const offUpgrade = upgrade.onSignal('SIGUSR2');
       const file = values.config;
       // SIGHUP: reload the config file (a bad file is reported, every issue, and ignored), then
       // re-read the listeners' certificates (failures are logged; the old ones keep serving).
@@ -93,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
       process.on('SIGHUP', onHup);
       const why = await Promise.race([untilSignal().then(() => 'signal' as const), upgrade.handedOver.then(() => 'upgrade' as const)]);
       process.off('SIGHUP', onHup);
-      offUpgrade();
+      // The SIGUSR2 handler stays until exit: while draining it logs "no upgrade" (node's default would kill the drain).
       upgrade.abort();
       // Handed over: the service goes on in the new process (its MAINPID); no STOPPING=1.
       if (why === 'signal') void notifyService({ kind: 'stopping' }, log);

@@ -114,9 +114,16 @@ export function isUpgradeChild(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /** New process: tell the old one why this start failed (it logs it and keeps serving). */
-export function reportUpgradeFailure(reason: string): void {
-  if (!isUpgradeChild() || !process.connected) return;
-  process.send!({ type: 'failed', reason }, undefined, {}, () => {});
+export function reportUpgradeFailure(reason: string): Promise<void> {
+  if (!isUpgradeChild() || !process.connected) return Promise.resolve();
+  // Awaited before the exit: a process.exit() right after send() could drop the message.
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, 2000);
+    process.send!({ type: 'failed', reason }, undefined, {}, () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 /** New process: every listener accepts, pid file written, systemd told: the old one may stop. */
@@ -168,15 +175,16 @@ export class ListenerHandover {
     this.handedOver = new Promise((r) => (this.#resolve = r));
   }
 
-  /** Listens for SIGUSR2; returns the function that stops listening. */
-  onSignal(signal: NodeJS.Signals = 'SIGUSR2'): () => void {
-    const h = (): void => this.begin(signal);
-    process.on(signal, h);
-    return () => process.off(signal, h);
+  /** Listens for SIGUSR2 (for the life of the process: while stopping it only logs). */
+  onSignal(signal: NodeJS.Signals = 'SIGUSR2'): void {
+    process.on(signal, () => this.begin(signal));
   }
 
-  /** The new process if one is starting (not yet ready): a stop kills it (SIGTERM). */
+  #stopped = false;
+
+  /** This process stops: no upgrade from now on; a new process still starting is terminated (SIGTERM). */
   abort(): void {
+    this.#stopped = true;
     if (this.#child && !this.#done) {
       this.log.warn({ new_pid: this.#child.pid }, 'upgrade: stopping before the new process was ready: terminating it');
       this.#child.kill('SIGTERM');
@@ -184,7 +192,7 @@ export class ListenerHandover {
   }
 
   begin(why = 'SIGUSR2'): void {
-    if (this.#done || this.gw.stopping) return void this.log.warn(`${why}: the gateway is stopping; no upgrade`);
+    if (this.#done || this.gw.stopping || this.#stopped) return void this.log.warn(`${why}: the gateway is stopping; no upgrade`);
     if (this.#child) return void this.log.warn({ new_pid: this.#child.pid }, `${why}: an upgrade is already starting; ignored`);
     const offered = this.gw.handoverSockets();
     const blind = offered.filter((s) => s.fd === null);

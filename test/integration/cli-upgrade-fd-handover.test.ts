@@ -52,7 +52,7 @@ t.test('SIGUSR2 upgrade on engine node: zero refused, zero reset, every response
   - { name: clients, bind: "127.0.0.1:${port}", engine: node, farm: f, tls: { cert: ${f.gatewayCert}, key: ${f.gatewayKey} } }
 admin: { bind: "127.0.0.1:${adminPort}" }
 log: { level: info, access: false }
-shutdown-grace: 5s
+shutdown-grace: 30s
 farms:
   - { name: f, tls: { ca: ${ca}, sni: farm.test }, servers: [{ name: s1, address: "127.0.0.1:${farm.port}" }] }
 `;
@@ -119,6 +119,12 @@ farms:
   };
   const loops = Promise.all(Array.from({ length: LOOPS }, loop));
   while (count.ok < 100 && count.requests < MAX) await sleep(20);
+  // A slow request in flight on the old process: its drain lasts until it is answered.
+  const slow = oneShotRequest({ host: '127.0.0.1', port, path: '/slow/12000', ca: f.pki.ca.certPem, servername: 'localhost' }).then(
+    (r) => r.status,
+    (err: NodeJS.ErrnoException) => err.code ?? err.message,
+  );
+  await sleep(200);
   phase = 'upgrading';
   const atSignal = count.requests;
   old.child.kill('SIGUSR2');
@@ -128,7 +134,12 @@ farms:
   }
   t.not(newPid, old.child.pid, `the pid file names the new process (${newPid}) ${old.err()}`);
   t.ok(newPid > 0);
+  // A second SIGUSR2 while the old one drains is logged and ignored (node's default would kill it).
+  t.ok(await old.waitForLog('upgrade: the new process is ready; this one stops accepting and drains'), 'the old process drains');
+  old.child.kill('SIGUSR2');
+  t.equal(await slow, 200, 'the request in flight on the old process was answered (graceful drain)');
   t.equal(await old.exited, 0, 'the old process drained and exited 0');
+  t.ok(lines(old.out(), 'SIGUSR2: the gateway is stopping; no upgrade').length === 1, 'the second SIGUSR2 was ignored while draining');
   const duringUpgrade = count.requests - atSignal;
   phase = 'after';
   await loops;
