@@ -17,6 +17,9 @@ const USAGE = `usage: longhaul <command> [options]
                           "Install and upgrade"); without it a port in use refuses the start
   check --config FILE     the checks run makes before starting (config, certificates, keys, CA
                           bundles, token file); prints every error with its key path
+  upgrade --pid-file FILE [--timeout S]
+                          SIGUSR2 to the gateway in FILE, then wait: exit 0 once FILE names the
+                          new process, 1 if it failed (the gateway's log says why) or timed out
   admin ACTION ...        talk to a running gateway's admin listener (longhaul admin help)
 ${CERTS_USAGE}  help                    this text
 `;
@@ -131,6 +134,10 @@ async function main(argv: string[]): Promise<number> {
       // Loaded lazily: a small HTTP client, needs neither uWS nor the gateway.
       const { runAdminCli } = await import('./admin-cli.js');
       return runAdminCli(rest);
+    }
+    case 'upgrade': {
+      const { runUpgradeCommand } = await import('./upgrade-command.js');
+      return runUpgradeCommand(rest, usage);
     }
     case 'certs': {
       const { runCertsCommand } = await import('./certs-command.js');
