@@ -59,7 +59,18 @@ export function metricsRegistry(target: AdminTarget): Registry {
       c.inc({ farm, server: s.name, conn: 'new' }, s.counters.requests - s.counters.requestsOnReused);
     }
   });
-  counter('longhaul_retries_total', 'Attempts after the first one of a request, by the server they went to', ['farm', 'server'], (c) => {
+  // By cause (issue 12 item 3): `server` is the one whose attempt failed, `cause` the stable
+  // LH_ code of that failure (a fixed catalogue, src/core/errors.ts), `kind` whether the retry
+  // used up one of the farm's `retries` (counted) or was the free idle-close-race one (stale).
+  counter('longhaul_retries_total', 'Requests retried after a failed attempt, by the server that failed, the failure\'s code and whether it used up a retry', ['farm', 'server', 'cause', 'kind'], (c) => {
+    for (const { farm, s } of servers()) {
+      for (const [cause, n] of Object.entries(s.counters.retryCauses ?? {})) {
+        c.inc({ farm, server: s.name, cause, kind: 'counted' }, n.counted);
+        c.inc({ farm, server: s.name, cause, kind: 'stale' }, n.stale);
+      }
+    }
+  });
+  counter('longhaul_retry_attempts_total', 'Attempts after the first one of a request, by the server they went to', ['farm', 'server'], (c) => {
     for (const { farm, s } of servers()) c.inc({ farm, server: s.name }, s.counters.retries);
   });
   counter('longhaul_backend_errors_total', 'Failed attempts by stable error code (the causes of retries)', ['farm', 'server', 'code'], (c) => {

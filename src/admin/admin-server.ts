@@ -13,6 +13,8 @@ export type { AdminTarget };
 
 export interface AdminServer {
   readonly port: number;
+  /** The listening socket's descriptor (handover to the next process, src/main/listener-handover.ts); null once closed. */
+  listenFd(): number | null;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,8 @@ const PAGE_HEADERS = {
  * (RFC 6750 §3). The page never challenges with Basic by itself (a cancelled dialog would leave
  * the browser on an error page): the login form links to /basic for those who prefer the dialog. Errors are JSON: {"error", "message"}.
  */
-export async function startAdminServer(cfg: AdminConfig, target: AdminTarget, log: Logger): Promise<AdminServer> {
+/** `inheritedFd`: a listening socket handed over by the previous process (issue 12 item 9): listened on instead of binding. */
+export async function startAdminServer(cfg: AdminConfig, target: AdminTarget, log: Logger, inheritedFd?: number): Promise<AdminServer> {
   const auth = cfg.tokenFile ? AdminAuth.fromFile(cfg.tokenFile) : null;
   const metrics = metricsRegistry(target);
   let port = cfg.bind.port;
@@ -152,18 +155,24 @@ export async function startAdminServer(cfg: AdminConfig, target: AdminTarget, lo
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(cfg.bind.port, cfg.bind.host, () => {
+    const ready = (): void => {
       port = (server.address() as AddressInfo).port;
-      log.info({ admin: `${cfg.bind.host}:${port}`, token: auth !== null }, 'admin listening');
+      log.info({ admin: `${cfg.bind.host}:${port}`, token: auth !== null, inherited: inheritedFd !== undefined }, 'admin listening');
       resolve({
         port,
+        listenFd: () => {
+          const fd = (server as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+          return typeof fd === 'number' && fd >= 0 ? fd : null;
+        },
         close: () =>
           new Promise<void>((r) => {
             server.closeAllConnections();
             server.close(() => r());
           }),
       });
-    });
+    };
+    if (inheritedFd !== undefined) server.listen({ fd: inheritedFd }, ready);
+    else server.listen(cfg.bind.port, cfg.bind.host, ready);
   });
 }
 

@@ -19,6 +19,8 @@ export interface ServerCounters {
   retries: number;
   responses: Record<string, number>; // by status class: 2xx, 3xx, 4xx, 5xx
   errors: Record<string, number>; // by error code
+  /** Retries caused by a failed attempt on THIS server, by the failure's code: `counted` used up one of `retries`, `stale` is the free idle-close-race retry (issue 12 item 3, /metrics). */
+  retryCauses: Record<string, { counted: number; stale: number }>;
 }
 
 export interface ServerSnapshot {
@@ -48,7 +50,7 @@ export interface ServerSnapshot {
  */
 export class BackendServer {
   active = 0;
-  readonly counters: ServerCounters = { requests: 0, requestsOnReused: 0, retries: 0, responses: {}, errors: {} };
+  readonly counters: ServerCounters = { requests: 0, requestsOnReused: 0, retries: 0, responses: {}, errors: {}, retryCauses: {} };
   readonly #pools = new Map<string, ServerPool>();
   /** Pools whose SNI a client chose (`sni: host`), bounded by tls.max-host-pools. */
   readonly #learned = new Set<ServerPool>();
@@ -254,6 +256,11 @@ export class BackendServer {
     this.counters.errors[code] = (this.counters.errors[code] ?? 0) + 1;
     const observed = isObservedError(this.farm.health.observe, { code, reused });
     if (observed !== null) this.#machine.observe(observed, code);
+  }
+
+  /** A failed attempt on this server is retried (forwarder): counted by cause. */
+  countRetry(code: string, kind: 'counted' | 'stale'): void {
+    (this.counters.retryCauses[code] ??= { counted: 0, stale: 0 })[kind]++;
   }
 
   /** One response on live traffic: counted, and observed (5xx with `observe: layer7`). */

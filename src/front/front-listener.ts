@@ -36,6 +36,11 @@ export interface FrontListener {
    * open connections keep their session and go on being served.
    */
   reloadCertificates(certs: ListenerCerts): void;
+  /**
+   * The listening socket's descriptor, for a handover to the next process (issue 12 item 9,
+   * src/main/listener-handover.ts); null when the engine does not expose it (uws) or it is closed.
+   */
+  listenFd(): number | null;
 }
 
 /** `certs`: already loaded and checked (the gateway does, with key paths); default: loaded here. */
@@ -46,11 +51,14 @@ export async function startFrontListener(
   certs: ListenerCerts = loadListenerCerts(cfg, `listener ${cfg.name}: tls`),
   /** `run --reuse-port` (issue 12 item 9): SO_REUSEPORT, to share the port with the next process during a handover. */
   reusePort = false,
+  /** A listening socket inherited from the previous process (listener-handover.ts): listen on it instead of binding. Engine node only. */
+  inheritedFd?: number,
 ): Promise<FrontListener> {
   if (cfg.engine === 'node') {
     const { startNodeListener } = await import('./node-listener.js');
-    return startNodeListener(cfg, handler, log, certs, reusePort);
+    return startNodeListener(cfg, handler, log, certs, reusePort, inheritedFd);
   }
+  if (inheritedFd !== undefined) throw new Error(`listener ${cfg.name}: engine uws cannot listen on an inherited socket`);
   // Imported lazily: the uws engine (uws-module.ts) sets UWS_HTTP_MAX_HEADERS_SIZE before loading the native module.
   const { startUwsListener } = await import('./uws-listener.js');
   return startUwsListener(cfg, handler, log, certs, reusePort);

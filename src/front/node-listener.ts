@@ -166,8 +166,9 @@ class NodeListener implements FrontListener {
     this.server.on('tlsClientError', (err: Error) => this.log.debug({ err: err.message }, 'client TLS handshake failed'));
   }
 
-  async listen(reusePort = false): Promise<void> {
+  async listen(reusePort = false, inheritedFd?: number): Promise<void> {
     const { host, port } = this.cfg.bind;
+    if (inheritedFd !== undefined) return this.listenOnFd(inheritedFd);
     // net.Server's reusePort (SO_REUSEPORT) exists from Node 22.12 / 23.1; older ones ignore the
     // option, so asking for it there must refuse rather than fail later with EADDRINUSE.
     if (reusePort && !nodeHasReusePort()) {
@@ -184,6 +185,38 @@ class NodeListener implements FrontListener {
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : port;
     this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
+  }
+
+  /**
+   * Listen on a socket inherited from the previous process (issue 12 item 9): both processes
+   * hold the same kernel socket, hence ONE accept queue, so nothing is refused or reset while
+   * one stops accepting and the other starts. node opens the descriptor as a TCP server handle
+   * (listen() again on a listening socket only sets the backlog). The address must be the
+   * configured one: a socket bound elsewhere is refused rather than served under another name.
+   */
+  private async listenOnFd(fd: number): Promise<void> {
+    const { host, port } = this.cfg.bind;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(new Error(`listener ${this.name}: could not listen on the inherited socket (fd ${fd}): ${err.message}`));
+      this.server.once('error', onError);
+      this.server.listen({ fd }, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+    if (port !== 0 && this.port !== port) {
+      this.server.close();
+      throw new Error(`listener ${this.name}: the inherited socket (fd ${fd}) is bound to port ${this.port}, the configuration says ${host}:${port}`);
+    }
+    this.server.on('error', (err) => this.log.error({ err }, 'listener error'));
+  }
+
+  listenFd(): number | null {
+    // node's TCP server handle exposes its descriptor on POSIX (TCPWrap#fd); -1 once closed.
+    const fd = (this.server as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : null;
   }
 
   stats(): ListenerCounters {
@@ -355,8 +388,8 @@ function nodeHasReusePort(): boolean {
   return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 }
 
-export async function startNodeListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog, certs: ListenerCerts, reusePort = false): Promise<FrontListener> {
+export async function startNodeListener(cfg: ListenerConfig, handler: RequestHandler, log: FrontLog, certs: ListenerCerts, reusePort = false, inheritedFd?: number): Promise<FrontListener> {
   const l = new NodeListener(cfg, handler, log, certs);
-  await l.listen(reusePort);
+  await l.listen(reusePort, inheritedFd);
   return l;
 }

@@ -141,6 +141,15 @@ class UwsListener extends UwsConnTracker implements FrontListener {
     return this.certs;
   }
 
+  /**
+   * uWS.js exposes no descriptor of its listen socket and cannot listen on one it is given
+   * (@based/uws 6.0.1: listen(host, port) and listen_unix only; adoptSocket takes an accepted
+   * connection, not a listener): no fd handover on this engine, only the --reuse-port one.
+   */
+  listenFd(): number | null {
+    return null;
+  }
+
   reloadCertificates(certs: ListenerCerts): void {
     if (certs.defaultCert.fingerprint256 !== this.certs.defaultCert.fingerprint256) {
       this.log.warn({ cert: certs.defaultCert.certFile }, 'uws engine: clients without SNI keep the start-up default certificate until a restart (uWS cannot replace it); clients sending one of its DNS names get the new one');

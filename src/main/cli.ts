@@ -10,11 +10,16 @@ const USAGE = `usage: longhaul <command> [options]
   demo [--rtt MS] [--requests N] [--port P] [--once]
                           run the built-in demo on loopback (the default command)
   run --config FILE [--pid-file FILE] [--reuse-port]
-                          run the gateway (SIGHUP reloads the config and certificates);
+                          run the gateway (SIGHUP reloads the config and certificates;
+                          SIGUSR2 upgrades: starts this command line again with the listening
+                          sockets, and drains once the new process is ready);
                           --reuse-port: share the ports with another longhaul (handover, README
                           "Install and upgrade"); without it a port in use refuses the start
   check --config FILE     the checks run makes before starting (config, certificates, keys, CA
                           bundles, token file); prints every error with its key path
+  upgrade --pid-file FILE [--timeout S]
+                          SIGUSR2 to the gateway in FILE, then wait: exit 0 once FILE names the
+                          new process, 1 if it failed (the gateway's log says why) or timed out
   admin ACTION ...        talk to a running gateway's admin listener (longhaul admin help)
 ${CERTS_USAGE}  help                    this text
 `;
@@ -41,9 +46,15 @@ async function main(argv: string[]): Promise<number> {
         options: { config: { type: 'string', short: 'c' }, 'pid-file': { type: 'string' }, 'reuse-port': { type: 'boolean', default: false } },
       });
       if (!values.config) return usage('run needs --config FILE');
+      // SIGUSR2 upgrade (listener-handover.ts): this process may be the new one, started by the old.
+      const handover = await import('./listener-handover.js');
+      // Until the upgrade handler is in place a SIGUSR2 must not kill the process (node's default).
+      const early = (): void => void process.stderr.write('longhaul: SIGUSR2 while starting: ignored\n');
+      process.on('SIGUSR2', early);
       const r = await loadForStart(values.config);
       if (!r.ok) {
         process.stderr.write(`${values.config}: ${r.issues.length} error(s); not starting\n${formatIssues(r.issues)}\n`);
+        await handover.reportUpgradeFailure(`${values.config}: ${r.issues.length} error(s): ${formatIssues(r.issues)}`);
         return 1;
       }
       const { Gateway } = await import('./gateway.js');
@@ -52,20 +63,28 @@ async function main(argv: string[]): Promise<number> {
       for (const w of configWarnings(r.config)) log.warn({ key: w.path }, w.message);
       let gw;
       try {
-        gw = await Gateway.start(r.config, log, { reusePort: values['reuse-port'] });
+        const inherited = handover.InheritedSockets.fromEnv();
+        gw = await Gateway.start(r.config, log, { reusePort: values['reuse-port'], inherited });
+        inherited?.closeUnused(log);
       } catch (err) {
         // The preflight has read every file; what is left is binding (address in use…) and races
         // with files changed since. Both are refusals with a message, never a stack trace.
         process.stderr.write(`${values.config}: not starting: ${(err as Error).message}\n`);
+        await handover.reportUpgradeFailure(`not starting: ${(err as Error).message}`);
         return 1;
       }
+      // Before the pid file names this process: a SIGUSR2 sent to it finds the handler.
+      const upgrade = new handover.ListenerHandover(gw, log, { reusePort: values['reuse-port'], logDestination: r.config.log.destination ?? 'stdout' });
+      upgrade.onSignal('SIGUSR2');
+      process.off('SIGUSR2', early);
       const pidFile = values['pid-file'];
-      if (pidFile) {
-        const { writePidFile } = await import('./pid-file.js');
-        writePidFile(pidFile);
-      }
-      log.info({ pid: process.pid, pid_file: pidFile ?? null, reuse_port: values['reuse-port'] }, 'ready');
-      void notifyService({ kind: 'ready', status: `listening: ${gw.listeners.map((l) => `${l.name} :${l.port}`).join(', ')}` }, log);
+      const { writePidFile, removePidFile } = await import('./pid-file.js');
+      if (pidFile) writePidFile(pidFile);
+      const upgraded = handover.isUpgradeChild();
+      log.info({ pid: process.pid, pid_file: pidFile ?? null, reuse_port: values['reuse-port'], upgraded_from: upgraded ? Number(process.env[handover.UPGRADE_FROM_ENV]) : null }, 'ready');
+      // After an upgrade, systemd is told the new MAINPID before the old process may exit.
+      const readyNotice = notifyService({ kind: 'ready', status: `listening: ${gw.listeners.map((l) => `${l.name} :${l.port}`).join(', ')}`, ...(upgraded ? { mainPid: process.pid } : {}) }, log);
+      if (upgraded) await readyNotice.then(() => handover.reportUpgradeReady());
       const file = values.config;
       // SIGHUP: reload the config file (a bad file is reported, every issue, and ignored), then
       // re-read the listeners' certificates (failures are logged; the old ones keep serving).
@@ -80,9 +99,12 @@ async function main(argv: string[]): Promise<number> {
         }
       };
       process.on('SIGHUP', onHup);
-      await untilSignal();
+      const why = await Promise.race([untilSignal().then(() => 'signal' as const), upgrade.handedOver.then(() => 'upgrade' as const)]);
       process.off('SIGHUP', onHup);
-      void notifyService({ kind: 'stopping' }, log);
+      // The SIGUSR2 handler stays until exit: while draining it logs "no upgrade" (node's default would kill the drain).
+      upgrade.abort();
+      // Handed over: the service goes on in the new process (its MAINPID); no STOPPING=1.
+      if (why === 'signal') void notifyService({ kind: 'stopping' }, log);
       log.info({ grace_ms: gw.config.shutdownGrace }, 'stopping: no new connections; in-flight requests finish');
       // A second SIGTERM / SIGINT while draining: stop waiting.
       const force = (): void => {
@@ -92,10 +114,7 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', force);
       process.once('SIGINT', force);
       await gw.stop();
-      if (pidFile) {
-        const { removePidFile } = await import('./pid-file.js');
-        removePidFile(pidFile);
-      }
+      if (pidFile) removePidFile(pidFile);
       log.info('stopped');
       return 0;
     }
@@ -115,6 +134,10 @@ async function main(argv: string[]): Promise<number> {
       // Loaded lazily: a small HTTP client, needs neither uWS nor the gateway.
       const { runAdminCli } = await import('./admin-cli.js');
       return runAdminCli(rest);
+    }
+    case 'upgrade': {
+      const { runUpgradeCommand } = await import('./upgrade-command.js');
+      return runUpgradeCommand(rest, usage);
     }
     case 'certs': {
       const { runCertsCommand } = await import('./certs-command.js');

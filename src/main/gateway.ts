@@ -10,6 +10,7 @@ import { certReport, certWarnings, loadGatewayCerts, reloadListenerCerts, type G
 import { preflight } from './preflight.js';
 import { applyServerState, serverState, writeServerState } from './state-file.js';
 import { restartOnlyChanges } from './restart-only-changes.js';
+import type { HandoverSocket, InheritedSockets } from './listener-handover.js';
 
 /** What a reload did: `ok: false` = the new config was rejected (issues) and the old one runs on. */
 export interface ReloadResult {
@@ -47,8 +48,14 @@ export class Gateway {
     return this.#config;
   }
 
-  /** `reusePort`: `run --reuse-port` (SO_REUSEPORT on the client listeners; handover, issue 12 item 9). */
-  static async start(config: GatewayConfig, log: Logger, options: { reusePort?: boolean } = {}): Promise<Gateway> {
+  /**
+   * `reusePort`: `run --reuse-port` (SO_REUSEPORT on the client listeners; handover, issue 12 item 9).
+   * `inherited`: listening sockets passed by the previous process (listener-handover.ts): a
+   * listener (and the admin listener) whose address the old process had bound listens on that
+   * socket instead of binding; the admin one starts last, once the client listeners accept, so
+   * its /ready never answers 503 for a moment while the old process would answer 200.
+   */
+  static async start(config: GatewayConfig, log: Logger, options: { reusePort?: boolean; inherited?: InheritedSockets | null } = {}): Promise<Gateway> {
     // Before anything listens or connects: a missing file or a key that is not its
     // certificate's stops the start with a CertificateError naming the key path and both files.
     const gw = new Gateway(config, log, loadGatewayCerts(config));
@@ -60,13 +67,19 @@ export class Gateway {
     // connection — one RTT — instead of paying TCP + TLS to the farm (issue 5's cold start; Envoy
     // likewise starts listeners only after its clusters have initialised).
     for (const farm of gw.farms.values()) farm.warm();
+    const inherited = options.inherited ?? null;
+    const adminFd = config.admin ? inherited?.take('admin', 'admin', config.admin.bind.host, config.admin.bind.port) : undefined;
     try {
-      if (config.admin && options.reusePort) gw.#adminWhenFree(config.admin);
-      else if (config.admin) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
+      if (config.admin && adminFd === undefined && options.reusePort) gw.#adminWhenFree(config.admin);
+      else if (config.admin && adminFd === undefined) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }));
       await gw.#awaitWarmFarms();
       for (const l of config.listeners) {
-        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name }), gw.certs.listeners[gw.listeners.length], options.reusePort ?? false));
+        const fd = l.engine === 'node' ? inherited?.take('listener', l.name, l.bind.host, l.bind.port) : undefined;
+        gw.listeners.push(await startFrontListener(l, gw.#forwarder.handle, log.child({ listener: l.name }), gw.certs.listeners[gw.listeners.length], options.reusePort ?? false, fd));
+        gw.#bound.push({ name: l.name, host: l.bind.host, engine: l.engine });
       }
+      if (config.admin && adminFd !== undefined) gw.admin = await startAdminServer(config.admin, gw, log.child({ component: 'admin' }), adminFd);
+      if (config.admin) gw.#adminHost = config.admin.bind.host;
     } catch (err) {
       await gw.stop();
       throw err;
@@ -98,6 +111,30 @@ export class Gateway {
       );
     };
     attempt();
+  }
+
+  /** The configured host of each client listener as started (a reload never rebinds), and of the admin listener. */
+  readonly #bound: Array<{ name: string; host: string; engine: string }> = [];
+  #adminHost = '';
+
+  /** The listening sockets a handover passes to the next process (listener-handover.ts); `fd: null` where the engine exposes none (uws). */
+  handoverSockets(): Array<HandoverSocket | { kind: 'listener'; name: string; fd: null; engine: string }> {
+    const out: Array<HandoverSocket | { kind: 'listener'; name: string; fd: null; engine: string }> = [];
+    this.listeners.forEach((l, i) => {
+      const b = this.#bound[i]!;
+      const fd = l.listenFd();
+      out.push(fd === null ? { kind: 'listener', name: l.name, fd: null, engine: b.engine } : { kind: 'listener', name: l.name, host: b.host, port: l.port, fd });
+    });
+    const afd = this.admin?.listenFd() ?? null;
+    if (this.admin && afd !== null) out.push({ kind: 'admin', name: 'admin', host: this.#adminHost, port: this.admin.port, fd: afd });
+    return out;
+  }
+
+  /** Handover: stop accepting on the admin listener now; the new process's admin answers. */
+  async closeAdmin(): Promise<void> {
+    const a = this.admin;
+    this.admin = null;
+    await a?.close();
   }
 
   /** `state-file`: apply the saved state now, then save on every change (polled each second) and at stop. */
@@ -252,11 +289,23 @@ export class Gateway {
    */
   stop(graceMs = this.#config.shutdownGrace): Promise<void> {
     this.#stopping ??= (async () => {
-      await Promise.all(this.listeners.map((l) => l.close(graceMs)));
-      this.#saveState?.();
-      const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
-      await this.admin?.close();
+      // Invariant: the stop sequence holds a ref'd handle until it ends. What it waits for —
+      // idle backend sockets (undici unrefs an idle Client's socket), the close_notify grace
+      // timers, the pools' close polls — is unref'd, so a server slow to answer our FIN let the
+      // event loop run empty mid-stop and node exited 0 by itself: no "stopped" line, pid file
+      // left behind (issue 12 item 2; test/regression/stop-outlives-unref-handles.test.ts).
+      const hold = setInterval(() => {}, 60_000);
+      try {
+        await Promise.all(this.listeners.map((l) => l.close(graceMs)));
+        this.#saveState?.();
+        const closed = Promise.all([...this.farms.values()].map((f) => f.close()));
+        let bound: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise((r) => (bound = setTimeout(r, 5000)))]);
+        clearTimeout(bound);
+        await this.admin?.close();
+      } finally {
+        clearInterval(hold);
+      }
     })();
     return this.#stopping;
   }

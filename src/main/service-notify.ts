@@ -10,10 +10,11 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from '../core/logger.js';
 
-export type ServiceNotice = { kind: 'ready'; status: string } | { kind: 'stopping' } | { kind: 'status'; status: string };
+/** `mainPid`: after a handover (listener-handover.ts) the new process is the service's main PID (MAINPID=; systemd accepts it from a process of the unit's cgroup with NotifyAccess=all). */
+export type ServiceNotice = { kind: 'ready'; status: string; mainPid?: number } | { kind: 'stopping' } | { kind: 'status'; status: string };
 
 function args(n: ServiceNotice): string[] {
-  if (n.kind === 'ready') return ['--ready', `--status=${n.status}`];
+  if (n.kind === 'ready') return ['--ready', `--status=${n.status}`, ...(n.mainPid ? [`MAINPID=${n.mainPid}`] : [])];
   if (n.kind === 'stopping') return ['STOPPING=1'];
   return [`--status=${n.status}`];
 }

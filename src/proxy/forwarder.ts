@@ -227,6 +227,7 @@ export class Forwarder {
         const bodyLost = !!body && !body.replayable;
         const retry = classifyFailure({ code, phase, idempotent, reused, bodyLost }, retryOn);
         connFailed = code === 'LH_CONNECT_FAILED' || code === 'LH_CONNECT_TIMEOUT';
+        if ((retry === 'stale' && staleLeft > 0) || (retry === 'counted' && retriesLeft > 0)) server.countRetry(code, retry); // retries by cause (/metrics)
         if (retry === 'stale' && staleLeft > 0) {
           staleLeft--;
           fresh = phase === 'written';

@@ -51,6 +51,8 @@ farms:
   gw.child.kill('SIGTERM');
   t.equal(await gw.exited, 0);
   t.ok(messages().some((m) => m === 'STOPPING=1'), `STOPPING=1 sent: ${JSON.stringify(messages())}`);
-  for (let i = 0; i < 40 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
-  t.notOk(existsSync(pidFile), 'pid file removed at exit', { todo: 'seen left behind after exit 0 in two clean-clone CI runs, cause not found (issue 12)' });
+  // Removed before the exit, not after: the stop sequence keeps the process alive until it has
+  // run to its end (test/regression/stop-outlives-unref-handles.test.ts has the cause).
+  t.ok(gw.out().includes('"msg":"stopped"'), 'the stop sequence ran to its end');
+  t.notOk(existsSync(pidFile), 'pid file removed at exit');
 });
