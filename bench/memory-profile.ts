@@ -95,6 +95,9 @@ interface Row {
   pooledRss: number;
   backendOpen: number;
   idleRss: number;
+  /** RssAnon: the process's own pages (heap, malloc), without the mapped binary and libraries. */
+  idleAnon: number;
+  startAnon: number;
   idleOk: number;
   peak: number;
   seconds: number;
@@ -104,12 +107,13 @@ interface Row {
 async function scenario(c: Contender, farm: Farm, dirs: { configs: string; secrets: string }): Promise<Row> {
   const t0 = Date.now();
   const r: Running = await c.start(farm, dirs, 'mem');
-  const row: Row = { name: c.name, start: NaN, pooledRss: NaN, backendOpen: NaN, idleRss: NaN, idleOk: 0, peak: NaN, seconds: NaN, note: '' };
+  const row: Row = { name: c.name, start: NaN, pooledRss: NaN, backendOpen: NaN, idleRss: NaN, idleAnon: NaN, startAnon: NaN, idleOk: 0, peak: NaN, seconds: NaN, note: '' };
   const sockets: tls.TLSSocket[] = [];
   try {
     const pid = r.pid!;
     await sleep(1000);
     row.start = statusMiB(pid, 'VmRSS');
+    row.startAnon = statusMiB(pid, 'RssAnon');
     const target: Target = { host: '127.0.0.1', ports: r.ports, ca: farm.ca, servername: 'localhost' };
     const pooledRun = await bounded(30_000, Promise.all(Array.from({ length: pooled }, () => oneShot(target, r.ports[0]!, 20_000, 'GET', '/slow/1500'))));
     if (pooledRun === 'cut') row.note += 'pooled stage cut at 30 s; ';
@@ -133,6 +137,7 @@ async function scenario(c: Contender, farm: Farm, dirs: { configs: string; secre
     if (idleRun === 'cut') row.note += `idle stage cut at 90 s (${row.idleOk} open); `;
     await sleep(1000);
     row.idleRss = statusMiB(pid, 'VmRSS');
+    row.idleAnon = statusMiB(pid, 'RssAnon');
     row.peak = statusMiB(pid, 'VmHWM');
     if (r.exited() !== null) row.note += `proxy ${r.exited()}; `;
   } finally {
@@ -160,9 +165,10 @@ try {
   rmSync(dirs.secrets, { recursive: true, force: true });
 }
 console.log(`\nmemory scenario: ${pooled} pooled backend connections (GET /slow/1500 × ${pooled} at once, then idle) + ${idle} idle keep-alive client TLS connections; ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${load0} → ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log('| contender | RSS after start MiB | RSS + pooled MiB | backend conns open (farm) | RSS + idle clients MiB | idle clients answered | peak RSS MiB | s | note |');
+console.log('RSS = VmRSS (includes the mapped executable and libraries: for node ≈ 35–45 MiB of file pages shared with every node process); anon = RssAnon (heap, malloc: what the process itself holds).');
+console.log('| contender | RSS after start MiB (anon) | RSS + pooled MiB | backend conns open (farm) | RSS + idle clients MiB (anon) | idle clients answered | peak RSS MiB | s | note |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const x of rows) {
-  console.log(`| ${x.name} | ${x.start.toFixed(1)} | ${x.pooledRss.toFixed(1)} | ${x.backendOpen} | ${x.idleRss.toFixed(1)} | ${x.idleOk} | ${x.peak.toFixed(1)} | ${x.seconds.toFixed(0)} | ${x.note} |`);
+  console.log(`| ${x.name} | ${x.start.toFixed(1)} (${x.startAnon.toFixed(1)}) | ${x.pooledRss.toFixed(1)} | ${x.backendOpen} | ${x.idleRss.toFixed(1)} (${x.idleAnon.toFixed(1)}) | ${x.idleOk} | ${x.peak.toFixed(1)} | ${x.seconds.toFixed(0)} | ${x.note} |`);
 }
 process.exit(0);
