@@ -30,6 +30,8 @@ const { values } = parseArgs({
     compare: { type: 'string' },
     /** Engine of the --compare checkout: node (the default engine since issue 15) or uws. */
     'compare-engine': { type: 'string', default: 'node' },
+    /** Node flags for the --compare checkout instead of --node-arg (A/B of a V8 flag: --compare . --node-arg=--flag). */
+    'compare-node-arg': { type: 'string', multiple: true },
   },
 });
 const reps = Number(values.reps);
@@ -49,9 +51,9 @@ const all: Contender[] = [
   haproxy('safe', findTool('haproxy')),
   nginx(findTool('nginx')),
 ];
-if (values.compare) all.unshift(longhaul(values['compare-engine'] === 'uws' ? 'uws' : 'node', 'open', nodeArgs, path.resolve(values.compare), ` (${values.compare})`));
+if (values.compare) all.unshift(longhaul(values['compare-engine'] === 'uws' ? 'uws' : 'node', 'open', values['compare-node-arg'] ?? nodeArgs, path.resolve(values.compare), ` (${values.compare}${values['compare-node-arg'] ? ` ${values['compare-node-arg'].join(' ')}` : ''})`));
 const wanted = values.only!.split(',').map((s) => s.trim());
-const contenders = all.filter((c) => (wanted.includes(c.name) || c.name.endsWith(`(${values.compare})`)) && c.missing === null);
+const contenders = all.filter((c) => (wanted.includes(c.name) || c.name.includes(`(${values.compare}`)) && c.missing === null);
 
 /** The process and its children (nginx's worker runs under its master). */
 function family(pid: number): number[] {
