@@ -119,8 +119,12 @@ const farm = await startFarm(0, Number(values.servers));
 const running: { c: Contender; r: Running; ka: number[]; close: number[]; kaCpu: number[]; closeCpu: number[] }[] = [];
 try {
   for (const c of contenders) running.push({ c, r: await c.start(farm, dirs, 'lan'), ka: [], close: [], kaCpu: [], closeCpu: [] });
-  // Warm-up: JIT, pools, TLS session caches.
-  for (const x of running) await wrk(x.r.ports[0]!, false);
+  // Warm-up, untimed: JIT, pools, TLS session caches — both paths, since `Connection: close` runs
+  // code (TLS accept, socket set-up) that keep-alive requests never reach.
+  for (const x of running) {
+    await wrk(x.r.ports[0]!, false);
+    await wrk(x.r.ports[0]!, true);
+  }
   for (let i = 0; i < reps; i++) {
     for (const x of running) {
       const ka = await measure(x.r.pid!, x.r.ports[0]!, false);
