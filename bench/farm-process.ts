@@ -27,6 +27,7 @@ process.on('message', (m: { kind: string }) => {
       kind: 'stats',
       handshakes: servers.reduce((n, s) => n + s.stats.handshakes, 0),
       requests: servers.reduce((n, s) => n + s.stats.requests, 0),
+      openConnections: servers.reduce((n, s) => n + s.stats.openConnections, 0),
     });
   } else if (m.kind === 'exit') {
     process.exit(0);

@@ -10,6 +10,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 export interface FarmStatsSnapshot {
   handshakes: number;
   requests: number;
+  /** TLS connections open on the farm servers now. */
+  openConnections: number;
 }
 
 export interface Farm {
@@ -35,9 +37,9 @@ export function startFarm(rttMs: number, servers = 2): Promise<Farm> {
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`farm process exited (${code})`)));
-    child.on('message', (m: { kind: string; ca: string; gatewayCert: string; gatewayKey: string; ports: number[]; handshakes: number; requests: number }) => {
+    child.on('message', (m: { kind: string; ca: string; gatewayCert: string; gatewayKey: string; ports: number[]; handshakes: number; requests: number; openConnections: number }) => {
       if (m.kind === 'stats') {
-        waiting.shift()?.({ handshakes: m.handshakes, requests: m.requests });
+        waiting.shift()?.({ handshakes: m.handshakes, requests: m.requests, openConnections: m.openConnections });
         return;
       }
       if (m.kind !== 'ready') return;

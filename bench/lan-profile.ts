@@ -22,12 +22,16 @@ const { values } = parseArgs({
   options: {
     reps: { type: 'string', default: '3' },
     duration: { type: 'string', default: '5' },
-    only: { type: 'string', default: 'longhaul uws,haproxy always' },
+    only: { type: 'string', default: 'longhaul node,haproxy always,nginx' },
     servers: { type: 'string', default: '1' },
     'cpu-prof': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
-    /** Also run the longhaul of another checkout (e.g. `git archive REV | tar -x -C DIR`), as "longhaul uws (DIR)". */
+    /** Also run the longhaul of another checkout (e.g. `git archive REV | tar -x -C DIR`), as "longhaul ENGINE (DIR)". */
     compare: { type: 'string' },
+    /** Engine of the --compare checkout: node (the default engine since issue 15) or uws. */
+    'compare-engine': { type: 'string', default: 'node' },
+    /** Node flags for the --compare checkout instead of --node-arg (A/B of a V8 flag: --compare . --node-arg=--flag). */
+    'compare-node-arg': { type: 'string', multiple: true },
   },
 });
 const reps = Number(values.reps);
@@ -47,9 +51,9 @@ const all: Contender[] = [
   haproxy('safe', findTool('haproxy')),
   nginx(findTool('nginx')),
 ];
-if (values.compare) all.unshift(longhaul('uws', 'open', nodeArgs, path.resolve(values.compare), ` (${values.compare})`));
+if (values.compare) all.unshift(longhaul(values['compare-engine'] === 'uws' ? 'uws' : 'node', 'open', values['compare-node-arg'] ?? nodeArgs, path.resolve(values.compare), ` (${values.compare}${values['compare-node-arg'] ? ` ${values['compare-node-arg'].join(' ')}` : ''})`));
 const wanted = values.only!.split(',').map((s) => s.trim());
-const contenders = all.filter((c) => (wanted.includes(c.name) || c.name.endsWith(`(${values.compare})`)) && c.missing === null);
+const contenders = all.filter((c) => (wanted.includes(c.name) || c.name.includes(`(${values.compare}`)) && c.missing === null);
 
 /** The process and its children (nginx's worker runs under its master). */
 function family(pid: number): number[] {
@@ -110,12 +114,17 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const fmt = (xs: number[]): string => `${median(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}]`;
 
 const dirs = { configs: mkdtempSync(path.join(os.tmpdir(), 'longhaul-lan-')), secrets: mkdtempSync(path.join(os.tmpdir(), 'longhaul-lan-s-')) };
+const load0 = os.loadavg().map((l) => l.toFixed(1)).join(' ');
 const farm = await startFarm(0, Number(values.servers));
 const running: { c: Contender; r: Running; ka: number[]; close: number[]; kaCpu: number[]; closeCpu: number[] }[] = [];
 try {
   for (const c of contenders) running.push({ c, r: await c.start(farm, dirs, 'lan'), ka: [], close: [], kaCpu: [], closeCpu: [] });
-  // Warm-up: JIT, pools, TLS session caches.
-  for (const x of running) await wrk(x.r.ports[0]!, false);
+  // Warm-up, untimed: JIT, pools, TLS session caches — both paths, since `Connection: close` runs
+  // code (TLS accept, socket set-up) that keep-alive requests never reach.
+  for (const x of running) {
+    await wrk(x.r.ports[0]!, false);
+    await wrk(x.r.ports[0]!, true);
+  }
   for (let i = 0; i < reps; i++) {
     for (const x of running) {
       const ka = await measure(x.r.pid!, x.r.ports[0]!, false);
@@ -127,7 +136,7 @@ try {
       process.stderr.write(`[lan] rep ${i + 1} ${x.c.name}: ka ${ka.rps.toFixed(0)} req/s ${ka.cpuUs.toFixed(0)} µs/req, close ${cl.rps.toFixed(0)} req/s ${cl.cpuUs.toFixed(0)} µs/req\n`);
     }
   }
-  console.log(`\nwrk -t1 -c32 -d${seconds}s GET /hello, ${reps} reps, farm servers ${values.servers}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`\nwrk -t1 -c32 -d${seconds}s GET /hello, ${reps} reps, farm servers ${values.servers}, load at start ${load0}, at end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log('| contender | keep-alive req/s median [min–max] | proxy CPU µs/req | close req/s median [min–max] | proxy CPU µs/req | RSS MiB | peak RSS MiB | start ms |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const x of running) {

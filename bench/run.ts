@@ -220,9 +220,9 @@ function report(partial: string | null): void {
     for (const l of lanTable(lan)) say(l);
   }
   say();
-  say(`## Aims (issue 5): longhaul uws at ${rtt} ms RTT`);
+  say(`## Aims (issue 5): longhaul node (the default engine) at ${rtt} ms RTT`);
   say();
-  for (const l of aimsTable('longhaul uws', cells, cold, lan, rtt)) say(l);
+  for (const l of aimsTable('longhaul node', cells, cold, lan, rtt)) say(l);
   say();
   say(`![p50/p99](${stamp}.svg)`);
   const md = lines.join('\n') + '\n';
