@@ -67,7 +67,7 @@ export class PoolConnections {
         if (resumed) this.counters.handshakesResumed++;
         else this.counters.handshakesFull++;
         this.hooks.connected(conn, setupMs, resumed, awaitSession);
-        conn.attach(socket, { resumed, setupMs, sni: o.sni }, `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
+        conn.attach(socket, { resumed, setupMs, sni: o.sni });
         if (conn.state !== 'connecting') throw new LonghaulError('LH_CONNECT_FAILED', `connection to ${o.host}:${o.port} closed right after the handshake`);
         return conn;
       },
