@@ -1,7 +1,7 @@
 import type tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { ClientConnection } from '../core/client-connection.js';
-import { Http1Codec } from './http1-codec.js';
+import { Http1Codec, type SocketReadBuffer } from './http1-codec.js';
 
 /**
  * One pooled TLS keep-alive connection to one server, with an explicit state (Envoy's model).
@@ -57,8 +57,8 @@ export class BackendConnection {
 
   constructor(private readonly onState: (conn: BackendConnection, from: ConnState, to: ConnState) => void) {}
 
-  /** Puts the codec on a connected socket; the pool then moves it to idle or busy. */
-  attach(socket: tls.TLSSocket, info: ConnectionInfo): void {
+  /** Puts the codec on a connected socket (opened with `reader` as its onread, if given); the pool then moves it to idle or busy. */
+  attach(socket: tls.TLSSocket, info: ConnectionInfo, reader?: SocketReadBuffer): void {
     this.socket = socket;
     this.info = info;
     // Pingora's rule from the moment the connection is ready (issue 11 item 5): the codec reads
@@ -69,7 +69,8 @@ export class BackendConnection {
         this.closeReason ||= reason;
         this.transition('closed', reason);
       },
-    });
+    }, reader);
+    if (reader && reader.early > 0) this.closeReason ||= 'server sent bytes on an unused connection';
     socket.on('close', () => this.transition('closed', this.closeReason || 'socket closed'));
     socket.on('error', (err) => {
       this.closeReason ||= `socket error: ${err.message}`;
