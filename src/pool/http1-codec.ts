@@ -172,6 +172,8 @@ export class Http1Codec {
   start(req: Http1Request, handler: Http1Handler): void {
     if (this.#handler) throw new LonghaulError('LH_CONN_CLOSED_BEFORE_RESPONSE', 'backend connection is busy with another exchange');
     if (this.#closed || this.#socket.destroyed) throw new LonghaulError('LH_CONN_CLOSED_BEFORE_RESPONSE', 'backend connection closed');
+    // Structural, whatever the pool does: after an exchange that did not end cleanly, never another.
+    if (this.#gen > 0 && !this.reusable) throw new LonghaulError('LH_CONN_CLOSED_BEFORE_RESPONSE', 'backend connection is not reusable after its last exchange');
     const head = this.#buildHead(req);
     this.#gen++;
     this.#handler = handler;
