@@ -171,6 +171,7 @@ t.test(`reading by ${m}`, async (t) => {
     await until(() => h2.done, 'response ended');
     t.equal(h2.body, 'bye');
     t.notOk(b.codec.reusable, 'Connection: close');
+    t.throws(() => b.codec.start({ method: 'GET', path: '/again', headers: ['host', 'h'], body: null }, new Recorder()), { code: 'LH_CONN_CLOSED_BEFORE_RESPONSE' }, 'the codec refuses another exchange itself');
   });
 
   t.test('truncated body, garbage, unasked upgrade: one onError with a stable code, socket destroyed', async (t) => {
