@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { HealthConfig } from '../config/config-types.js';
 import type { Logger } from '../core/logger.js';
 import { BackendConnection } from '../pool/backend-connection.js';
+import { probeExchange } from '../pool/probe-exchange.js';
 import { connectTls } from '../tls/connect-tls.js';
 import type { FarmTls } from '../tls/farm-tls.js';
 import type { TlsSessionCache } from '../tls/tls-session-cache.js';
@@ -173,26 +174,20 @@ export class HealthChecker {
       return done({ result: 'fail', reason: (err as Error).message });
     }
     const remaining = Math.max(1, h.timeout - (performance.now() - started));
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new Error(`health check timed out after ${h.timeout} ms`)), remaining);
-    timer.unref();
-    try {
-      const res = await conn.client!.request({
-        method: h.method,
-        path: h.path,
-        headers: { host: o.hostHeader ?? o.sni ?? o.host, connection: 'keep-alive', 'user-agent': 'longhaul-health-check' },
-        signal: abort.signal,
-        reset: false,
-      });
-      status = res.statusCode;
-      await res.body.dump({ limit: BODY_LIMIT, signal: abort.signal });
-    } catch (err) {
-      // Unknown connection state (timeout, reset, garbage): never reuse it.
+    const r = await probeExchange(conn, {
+      method: h.method,
+      path: h.path,
+      headers: ['host', o.hostHeader ?? o.sni ?? o.host, 'connection', 'keep-alive', 'user-agent', 'longhaul-health-check'],
+      bodyLimit: BODY_LIMIT,
+      timeoutMs: remaining,
+    });
+    status = r.status;
+    if (r.error || !r.reusable) {
+      // Unknown connection state (timeout, reset, garbage) or the server asked to close: never reuse it.
       if (this.#conn === conn) this.#conn = null;
-      conn.transition('closed', `health check: ${(err as Error).message}`);
-      if (status === null) return done({ result: 'fail', reason: abort.signal.aborted ? String((abort.signal.reason as Error).message) : (err as Error).message });
-    } finally {
-      clearTimeout(timer);
+      if (r.error) conn.transition('closed', `health check: ${r.error.message}`);
+      else conn.retire('health check: server asked to close');
+      if (status === null) return done({ result: 'fail', reason: r.timedOut ? `health check timed out after ${h.timeout} ms` : (r.error?.message ?? 'no response') });
     }
     if (status === h.expectStatus) return done({ result: 'ok' });
     if (status === 404 && h.disableOn404) return done({ result: 'nolb' });
@@ -216,7 +211,7 @@ export class HealthChecker {
     const conn = new BackendConnection((closed, _from, to) => {
       if (to === 'closed' && this.#conn === closed) this.#conn = null;
     });
-    conn.attach(r.socket, { resumed: r.resumed, setupMs: r.setupMs, sni: o.sni }, `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
+    conn.attach(r.socket, { resumed: r.resumed, setupMs: r.setupMs, sni: o.sni });
     conn.transition('idle', 'health check connection');
     if (this.#stopped) {
       conn.retire('health checker stopped', 1000);

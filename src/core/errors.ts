@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'LH_RETRY_STATUS' // server answered a `retry-on` status; the response was not forwarded, the request is retried
   | 'LH_DNS_FAILED' // discover: the DNS query failed (timeout, refused, SERVFAIL…): the last good answer is kept
   | 'LH_DNS_EMPTY' // discover: the name has no records of the type (NXDOMAIN, NODATA): the last good answer is kept
-  | 'LH_NOT_REPLAYED'; // request written, connection failed before a response: the server may have processed it
+  | 'LH_NOT_REPLAYED' // request written, connection failed before a response: the server may have processed it
+  | 'LH_CODEC_UNAVAILABLE'; // this Node.js lacks the native HTTP parser the backend codec needs (src/pool/llhttp-binding.ts): the process does not start
 
 export class LonghaulError extends Error {
   readonly code: ErrorCode;

@@ -1,7 +1,7 @@
-import { Client } from 'undici';
 import type tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { ClientConnection } from '../core/client-connection.js';
+import { Http1Codec, type SocketReadBuffer } from './http1-codec.js';
 
 /**
  * One pooled TLS keep-alive connection to one server, with an explicit state (Envoy's model).
@@ -13,13 +13,13 @@ import type { ClientConnection } from '../core/client-connection.js';
  * Every state change goes through transition(). Invariants:
  *  - a connection is `idle` only after a cleanly framed exchange (Pingora's rule): the response
  *    ended, the server did not ask to close, and the socket is still open;
- *  - an `idle` connection that sees a byte, FIN or error is closed (undici's parser destroys the
- *    socket on unexpected bytes or EOF; our 'close' listener turns that into `closed`);
+ *  - an `idle` connection that sees a byte, FIN or error is closed (the codec reads the socket
+ *    from attach() on and reports any of them outside an exchange; our 'close' listener turns
+ *    the destroyed socket into `closed`);
  *  - `closed` is terminal, and the pool learns about it exactly once, through onState.
  *
- * undici is only the HTTP/1.1 codec of this one socket: its Client gets the already-connected
- * socket through a connect function that refuses every later connect, so undici can never open
- * a connection behind the pool's back.
+ * The HTTP/1.1 codec of this one socket is ours (http1-codec.ts, issue 14 item 1): it owns the
+ * reuse verdict and can never open a connection behind the pool's back.
  */
 export type ConnState = 'connecting' | 'idle' | 'busy' | 'draining' | 'closed';
 
@@ -35,7 +35,8 @@ export class BackendConnection {
   readonly createdAt = performance.now();
   state: ConnState = 'connecting';
   socket: tls.TLSSocket | null = null;
-  client: Client | null = null;
+  /** The HTTP/1.1 codec on `socket`, from attach() on. */
+  codec: Http1Codec | null = null;
   info: ConnectionInfo | null = null;
   /** performance.now() of the end of the last exchange (or of the handshake). */
   lastUsedAt = this.createdAt;
@@ -61,47 +62,20 @@ export class BackendConnection {
 
   constructor(private readonly onState: (conn: BackendConnection, from: ConnState, to: ConnState) => void) {}
 
-  /** Hands a connected socket to a fresh undici Client; the pool then moves it to idle or busy. */
-  attach(socket: tls.TLSSocket, info: ConnectionInfo, origin: string): void {
+  /** Puts the codec on a connected socket (opened with `reader` as its onread, if given); the pool then moves it to idle or busy. */
+  attach(socket: tls.TLSSocket, info: ConnectionInfo, reader?: SocketReadBuffer): void {
     this.socket = socket;
     this.info = info;
-    let handedOver = false;
-    // Pingora's rule from the moment the connection is ready (issue 11 item 5): until undici
-    // takes the socket (at the first request) nothing reads it, so a byte or FIN the server sends
-    // to a warm connection would lie unseen and fail the first request. A 'readable' listener
-    // keeps the socket paused (nothing is consumed) and fires on the first byte or on EOF.
-    const unusedWatch = (): void => {
-      if (handedOver || this.state === 'closed') return;
-      this.closeReason ||= socket.readableLength > 0 ? 'server sent bytes on an unused connection' : 'server closed an unused connection';
-      this.transition('closed', this.closeReason);
-    };
-    socket.on('readable', unusedWatch);
-    this.client = new Client(origin, {
-      // `http:` origin on purpose: undici compares request.servername with its own for `https:`
-      // origins and reconnects when a Host differs; TLS is already done by the pool.
-      connect: (_opts, cb) => {
-        const give = handedOver ? null : socket;
-        handedOver = true;
-        // undici installs its own 'readable' listener (client-h1 connectH1) right after cb.
-        socket.removeListener('readable', unusedWatch);
-        // undici expects the callback asynchronously.
-        queueMicrotask(() => {
-          if (give && !give.destroyed) cb(null, give as never);
-          else cb(new Error('longhaul: backend connection cannot reconnect'), null);
-        });
+    // Pingora's rule from the moment the connection is ready (issue 11 item 5): the codec reads
+    // the socket from now on, and a byte, FIN or error outside an exchange (also before the
+    // first request) retires the connection.
+    this.codec = new Http1Codec(socket, {
+      onIdleClose: (reason) => {
+        this.closeReason ||= reason;
+        this.transition('closed', reason);
       },
-      pipelining: 1,
-      // The pool purges idle connections itself (hint and idle-timeout minus a margin, with
-      // precise timers); undici's coarse keep-alive timer must never fire first.
-      keepAliveTimeout: 24 * 3600_000,
-      keepAliveMaxTimeout: 24 * 3600_000,
-      keepAliveTimeoutThreshold: -24 * 3600_000,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      strictContentLength: true,
-    });
-    this.client.on('connectionError', () => {});
-    this.client.on('disconnect', () => {});
+    }, reader);
+    if (reader && reader.early > 0) this.closeReason ||= 'server sent bytes on an unused connection';
     socket.on('close', () => this.transition('closed', this.closeReason || 'socket closed'));
     socket.on('error', (err) => {
       this.closeReason ||= `socket error: ${err.message}`;
@@ -130,7 +104,7 @@ export class BackendConnection {
       this.state = 'closed';
       const socket = this.socket;
       if (socket && !socket.destroyed) socket.destroy();
-      this.client?.destroy().catch(() => {});
+      this.codec?.close();
     } else {
       this.state = to;
     }

@@ -4,6 +4,7 @@ import { connectTls, TlsHandshakeError } from '../tls/connect-tls.js';
 import type { FarmTls } from '../tls/farm-tls.js';
 import type { TlsSessionCache } from '../tls/tls-session-cache.js';
 import { BackendConnection, type ConnState } from './backend-connection.js';
+import { SocketReadBuffer } from './http1-codec.js';
 import { idleDeadlineMs, pickIdle } from './idle-policy.js';
 import type { LeaseRequest } from './lease.js';
 import { countRetirement, type PoolCounters, type RetireKind } from './pool-stats.js';
@@ -65,11 +66,12 @@ export class PoolConnections {
     this.#conns.add(conn);
     this.#counts.connecting++;
     const o = this.target;
-    return connectTls({ host: o.host, port: o.port, sni: o.sni, farmTls: o.farmTls, sessions: o.sessions, timeoutMs: o.connectTimeoutMs, awaitSession }).then(
+    const reader = new SocketReadBuffer();
+    return connectTls({ host: o.host, port: o.port, sni: o.sni, farmTls: o.farmTls, sessions: o.sessions, timeoutMs: o.connectTimeoutMs, awaitSession, onread: reader }).then(
       ({ socket, resumed, setupMs }) => {
         if (resumed) this.counters.handshakesResumed++;
         else this.counters.handshakesFull++;
-        conn.attach(socket, { resumed, setupMs, sni: o.sni }, `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`);
+        conn.attach(socket, { resumed, setupMs, sni: o.sni }, reader);
         this.hooks.connected(conn, setupMs, resumed, awaitSession);
         if (conn.state !== 'connecting') throw new LonghaulError('LH_CONNECT_FAILED', `connection to ${o.host}:${o.port} closed right after the handshake`);
         return conn;

@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { errors as undiciErrors, type Dispatcher } from 'undici';
+import type tls from 'node:tls';
 import { errorCode, LonghaulError, type ErrorCode } from '../core/errors.js';
 import type { BodyReader } from '../core/request-body.js';
 import type { ResponseSink } from '../core/types.js';
 import type { Lease } from '../pool/server-pool.js';
+import type { BackendConnection } from '../pool/backend-connection.js';
+import type { Http1Codec, Http1Handler } from '../pool/http1-codec.js';
 import type { HeaderRules } from '../config/config-types.js';
 import { downstreamResponseHead } from './hop-headers.js';
 import { asksConnectionAuth } from './reuse-policy.js';
@@ -75,232 +77,230 @@ export interface ExchangeResult {
 
 /**
  * One request/response exchange on one leased connection, streamed both ways with
- * backpressure: the client body is pulled by undici as the socket drains; the response body is
- * paused (undici `onData` returning false) while the client is slow and resumed on drain.
- * The caller releases the lease; `reusable` says whether the connection may go back idle.
+ * backpressure: the client body is pulled by the codec as the socket drains; the response body
+ * is paused (onResponseData returning false) while the client is slow and resumed on drain.
+ * The caller releases the lease; `reusable` says whether the connection may go back idle (the
+ * codec's verdict, http1-codec.ts).
  */
 export function runExchange(lease: Lease, req: ExchangeRequest, sink: ResponseSink): Promise<ExchangeResult> {
-  const conn = lease.conn;
-  const client = conn.client!;
-  const socket = conn.socket!;
-  // Plaintext bytes handed to TLS before this exchange: any growth means the request (or part
-  // of it) may have reached the server.
-  const writtenBefore = socket.bytesWritten;
-  const dispatchedAt = performance.now();
-  const noBody = req.method === 'HEAD';
-
   return new Promise<ExchangeResult>((resolve, reject) => {
-    let phase: ExchangePhase = 'not-written';
-    let abortUndici: ((err?: Error) => void) | null = null;
-    let settled = false;
-    let status = 0;
-    let bytes = 0;
-    let serverClose = false;
-    let connectionAuth = false;
-    let headAt = 0;
-    let timer: NodeJS.Timeout | null = null;
-    let resumeUndici: () => void = () => {};
-    /** The response is paused (onData returned false) until the client drains. */
-    let responsePaused = false;
-    /** Set while a refused retry-on response is being read and dropped. */
-    let discarding = false;
-    let discarded = 0;
-
-    const currentPhase = (): ExchangePhase => (phase === 'response-started' ? phase : socket.bytesWritten > writtenBefore ? 'written' : 'not-written');
-
-    const stopTimer = (): void => {
-      if (timer) clearTimeout(timer);
-      timer = null;
-    };
-
-    /*
-     * undici 7.30 (lib/dispatcher/client-h1.js onHttpSocketEnd → Parser.finish) asserts
-     * `!this.paused` when the server's FIN arrives while the parser is paused — which is exactly
-     * a close-delimited response (no Content-Length, not chunked) paused for a slow client when
-     * its last bytes came in: an uncaught AssertionError (chaos run, issue 11). Our listener runs
-     * before undici's, resumes the parser and never pauses it again (the resume itself delivers
-     * the bytes undici had already read, and onData would pause again): what is left is at
-     * most those bytes, already in memory, so memory stays bounded.
-     */
-    let serverEnded = false;
-    const onServerEnd = (): void => {
-      serverEnded = true;
-      if (responsePaused) {
-        responsePaused = false;
-        resumeUndici();
-      }
-    };
-    socket.prependListener('end', onServerEnd);
-
-    const fail = (err: ExchangeError): void => {
-      if (settled) return;
-      settled = true;
-      stopTimer();
-      socket.off('end', onServerEnd);
-      reject(err);
-    };
-
-    // Our own timer (undici's tick is ~500 ms): silence longer than timeouts.server, counted only
-    // while the gateway is ready to take the server's bytes and is not itself waiting for the
-    // client (issue 11 item 2): stopped while the response is paused for a slow client and while
-    // the request body waits for the client's next chunk.
-    let waitingForClient = false;
-    const armTimer = (): void => {
-      if (req.serverTimeoutMs <= 0 || settled || responsePaused || waitingForClient) return;
-      if (timer) timer.refresh();
-      else
-        timer = setTimeout(() => {
-          const err = new ExchangeError('LH_SERVER_TIMEOUT', `no data from server for ${req.serverTimeoutMs} ms`, currentPhase());
-          // fail() first: aborting makes undici call onError synchronously with its own code.
-          fail(err);
-          abortUndici?.(err);
-        }, req.serverTimeoutMs);
-    };
-
-    if (req.body) {
-      req.body.onWait = (waiting) => {
-        waitingForClient = waiting;
-        if (waiting) stopTimer();
-        else armTimer();
-      };
-    }
-
-    sink.onAbort(() => {
-      const err = new ExchangeError('LH_CLIENT_ABORTED', 'client went away', currentPhase());
-      fail(err);
-      abortUndici?.(err);
-    });
-
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect(abort) {
-        abortUndici = abort as (err?: Error) => void;
-        if (sink.aborted) abort(new Error('client went away'));
-        armTimer();
-      },
-      onBodySent() {
-        armTimer();
-      },
-      // Invariant: once settled (completed or failed, from either side), nothing more from the
-      // codec reaches the sink; a failed exchange's connection is destroyed by its release.
-      onHeaders(statusCode, rawHeaders, resume) {
-        if (settled) return false;
-        armTimer();
-        resumeUndici = resume;
-        // 1xx (e.g. 103): informational, not forwarded; the final response follows.
-        if (statusCode < 200) return true;
-        if (req.requestId !== undefined) {
-          const echoed = echoedRequestId(rawHeaders as unknown as Buffer[]);
-          if (echoed !== null) {
-            if (echoed !== req.requestId && conn.echoesRequestId) {
-              // HTTP/1.1 pairs answers with requests by order only: a stray answer earlier on this
-              // connection shifted the queue, and this head answers an earlier request — maybe
-              // another client's. Nothing is forwarded; the connection is destroyed (abort) so
-              // that the shift cannot reach the next request (design "Faults", chaos F8).
-              const err = new ExchangeError('LH_RESPONSE_MISMATCH', `server answered with the X-Request-Id of another request (${echoed.slice(0, 64)}): its connection is out of step`, 'written');
-              fail(err);
-              abortUndici?.(err);
-              return false;
-            }
-            if (echoed === req.requestId) conn.echoesRequestId = true;
-          }
-        }
-        status = statusCode;
-        headAt = performance.now();
-        const head = downstreamResponseHead(rawHeaders as unknown as Buffer[], req.responseRules);
-        serverClose = head.serverClose;
-        connectionAuth = asksConnectionAuth(statusCode, rawHeaders as unknown as Buffer[]);
-        if (head.keepAliveHintMs !== null) conn.keepAliveHintMs = head.keepAliveHintMs;
-        if (req.retryStatus?.(statusCode)) {
-          // Nothing reached the client: the phase stays `written` (the server did see the request).
-          discarding = true;
-          return true;
-        }
-        phase = 'response-started';
-        const bodyless = noBody || statusCode === 204 || statusCode === 304;
-        sink.start(statusCode, '', head.headers, statusCode === 204 ? null : head.contentLength, bodyless);
-        return true;
-      },
-      onData(chunk) {
-        if (settled) return false;
-        armTimer();
-        if (discarding) {
-          discarded += chunk.length;
-          if (discarded > RETRY_STATUS_DISCARD_LIMIT) {
-            const err = new ExchangeError('LH_RETRY_STATUS', `server answered ${status} (body too long to drain)`, 'written');
-            fail(err);
-            abortUndici?.(err);
-            return false;
-          }
-          return true;
-        }
-        bytes += chunk.length;
-        const ok = sink.write(chunk) || serverEnded;
-        if (!ok) {
-          // Client back-pressure: the server is not silent, the client is slow (issue 11 item 2).
-          responsePaused = true;
-          stopTimer();
-          sink.onDrain(() => {
-            if (!responsePaused) return;
-            responsePaused = false;
-            armTimer();
-            resumeUndici();
-          });
-        }
-        return ok;
-      },
-      onComplete() {
-        if (settled) return;
-        if (discarding) {
-          fail(new ExchangeError('LH_RETRY_STATUS', `server answered ${status}`, 'written', undefined, !serverClose));
-          return;
-        }
-        settled = true;
-        stopTimer();
-        socket.off('end', onServerEnd);
-        responsePaused = false;
-        sink.end();
-        // A server that answered before it got the whole body leaves that body's rest in flight
-        // on this connection: never reused (the next exchange would follow a truncated request).
-        resolve({ status, bytes, reusable: !serverClose && (!req.body || req.body.done), serverMs: headAt - dispatchedAt, connectionAuth });
-      },
-      onError(err) {
-        if (discarding) {
-          fail(new ExchangeError('LH_RETRY_STATUS', `server answered ${status}, then: ${err.message}`, 'written', err));
-          return;
-        }
-        const p = currentPhase();
-        fail(new ExchangeError(exchangeErrorCode(err, p), err.message, p, err));
-      },
-    };
-    armTimer();
-    try {
-      client.dispatch(
-        {
-          method: req.method,
-          path: req.path,
-          headers: req.headers,
-          body: req.body as never,
-          // undici closes after HEAD by default (its issue 258); a HEAD response is safely framed.
-          reset: false,
-        } as Dispatcher.DispatchOptions,
-        handler,
-      );
-    } catch (err) {
-      fail(new ExchangeError(exchangeErrorCode(err, 'not-written'), (err as Error).message, 'not-written', err));
-    }
+    new Exchange(lease, req, sink, resolve, reject).start();
   });
 }
 
 /**
- * The X-Request-Id of a response head (undici's raw [name, value, …] Buffers), or null. Several
- * (or a comma-joined list) that are not all one id return a value no request was sent with.
+ * The one handler object of one exchange (http1-codec.ts Http1Handler). Once `settled`, nothing
+ * it does reaches the sink or the promise again; the codec guarantees the same from its side
+ * (exchange token), so a late callback of this exchange can never touch another one (F8).
  */
-function echoedRequestId(raw: Buffer[]): string | null {
+class Exchange implements Http1Handler {
+  readonly #conn: BackendConnection;
+  readonly #codec: Http1Codec;
+  readonly #socket: tls.TLSSocket;
+  /** Plaintext bytes handed to TLS before this exchange: any growth means the request (or part of it) may have reached the server. */
+  readonly #writtenBefore: number;
+  readonly #dispatchedAt = performance.now();
+  #phase: ExchangePhase = 'not-written';
+  #settled = false;
+  #status = 0;
+  #bytes = 0;
+  #serverClose = false;
+  #connectionAuth = false;
+  #headAt = 0;
+  #timer: NodeJS.Timeout | null = null;
+  /** The response is paused (onResponseData returned false) until the client drains. */
+  #responsePaused = false;
+  /** The request body waits for the client (BodyReader.onWait). */
+  #waitingForClient = false;
+  /** Set while a refused retry-on response is being read and dropped. */
+  #discarding = false;
+  #discarded = 0;
+
+  constructor(
+    lease: Lease,
+    private readonly req: ExchangeRequest,
+    private readonly sink: ResponseSink,
+    private readonly resolve: (r: ExchangeResult) => void,
+    private readonly reject: (e: ExchangeError) => void,
+  ) {
+    this.#conn = lease.conn;
+    this.#codec = lease.conn.codec!;
+    this.#socket = lease.conn.socket!;
+    this.#writtenBefore = this.#socket.bytesWritten;
+  }
+
+  start(): void {
+    const req = this.req;
+    if (req.body) req.body.onWait = this.#onWait;
+    this.sink.onAbort(this.#onClientAbort);
+    if (this.sink.aborted) return this.#onClientAbort();
+    this.#armTimer();
+    try {
+      this.#codec.start({ method: req.method, path: req.path, headers: req.headers, body: req.body }, this);
+    } catch (err) {
+      this.#fail(new ExchangeError(exchangeErrorCode(err, 'not-written'), (err as Error).message, 'not-written', err));
+    }
+  }
+
+  #currentPhase(): ExchangePhase {
+    return this.#phase === 'response-started' ? this.#phase : this.#socket.bytesWritten > this.#writtenBefore ? 'written' : 'not-written';
+  }
+
+  #stopTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /**
+   * Our own timer: silence longer than timeouts.server, counted only while the gateway is ready
+   * to take the server's bytes and is not itself waiting for the client (issue 11 item 2):
+   * stopped while the response is paused for a slow client and while the request body waits
+   * for the client's next chunk.
+   */
+  #armTimer(): void {
+    if (this.req.serverTimeoutMs <= 0 || this.#settled || this.#responsePaused || this.#waitingForClient) return;
+    if (this.#timer) this.#timer.refresh();
+    else this.#timer = setTimeout(this.#onTimeout, this.req.serverTimeoutMs);
+  }
+
+  readonly #onTimeout = (): void => {
+    this.#timer = null;
+    this.#abort(new ExchangeError('LH_SERVER_TIMEOUT', `no data from server for ${this.req.serverTimeoutMs} ms`, this.#currentPhase()));
+  };
+
+  readonly #onWait = (waiting: boolean): void => {
+    if (this.#settled) return;
+    this.#waitingForClient = waiting;
+    if (waiting) this.#stopTimer();
+    else this.#armTimer();
+  };
+
+  readonly #onClientAbort = (): void => {
+    this.#abort(new ExchangeError('LH_CLIENT_ABORTED', 'client went away', this.#currentPhase()));
+  };
+
+  readonly #onSinkDrain = (): void => {
+    if (!this.#responsePaused || this.#settled) return;
+    this.#responsePaused = false;
+    this.#armTimer();
+    this.#codec.resume();
+  };
+
+  /** Settles from our side: the codec drops this handler and destroys the connection first. */
+  #abort(err: ExchangeError): void {
+    if (this.#settled) return;
+    this.#codec.abort(err.message);
+    this.#fail(err);
+  }
+
+  #fail(err: ExchangeError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#stopTimer();
+    this.reject(err);
+  }
+
+  // ----- Http1Handler -----
+
+  onActivity(): void {
+    this.#armTimer();
+  }
+
+  onResponseHead(status: number, rawHeaders: string[]): void {
+    if (this.#settled) return;
+    this.#armTimer();
+    const req = this.req;
+    if (req.requestId !== undefined) {
+      const echoed = echoedRequestId(rawHeaders);
+      if (echoed !== null) {
+        if (echoed !== req.requestId && this.#conn.echoesRequestId) {
+          // HTTP/1.1 pairs answers with requests by order only: a stray answer earlier on this
+          // connection shifted the queue, and this head answers an earlier request — maybe
+          // another client's. Nothing is forwarded; abort destroys the connection so that the
+          // shift cannot reach the next request (design "Faults", chaos F8).
+          this.#abort(new ExchangeError('LH_RESPONSE_MISMATCH', `server answered with the X-Request-Id of another request (${echoed.slice(0, 64)}): its connection is out of step`, 'written'));
+          return;
+        }
+        if (echoed === req.requestId) this.#conn.echoesRequestId = true;
+      }
+    }
+    this.#status = status;
+    this.#headAt = performance.now();
+    // The codec's header strings are latin1 (one char per byte): downstreamResponseHead and
+    // connectionTokensRaw read them exactly as they read undici's Buffers (length, toString).
+    const raw = rawHeaders as unknown as Buffer[];
+    const head = downstreamResponseHead(raw, req.responseRules);
+    this.#serverClose = head.serverClose;
+    this.#connectionAuth = asksConnectionAuth(status, rawHeaders);
+    if (head.keepAliveHintMs !== null) this.#conn.keepAliveHintMs = head.keepAliveHintMs;
+    if (req.retryStatus?.(status)) {
+      // Nothing reached the client: the phase stays `written` (the server did see the request).
+      this.#discarding = true;
+      return;
+    }
+    this.#phase = 'response-started';
+    const bodyless = req.method === 'HEAD' || status === 204 || status === 304;
+    this.sink.start(status, '', head.headers, status === 204 ? null : head.contentLength, bodyless);
+  }
+
+  onResponseData(chunk: Buffer): boolean {
+    if (this.#settled) return true;
+    this.#armTimer();
+    if (this.#discarding) {
+      this.#discarded += chunk.length;
+      if (this.#discarded > RETRY_STATUS_DISCARD_LIMIT) {
+        this.#abort(new ExchangeError('LH_RETRY_STATUS', `server answered ${this.#status} (body too long to drain)`, 'written'));
+      }
+      return true;
+    }
+    this.#bytes += chunk.length;
+    const ok = this.sink.write(chunk);
+    if (!ok) {
+      // Client back-pressure: the server is not silent, the client is slow (issue 11 item 2).
+      this.#responsePaused = true;
+      this.#stopTimer();
+      this.sink.onDrain(this.#onSinkDrain);
+    }
+    return ok;
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    const reusable = this.#codec.reusable && !this.#serverClose;
+    if (this.#discarding) {
+      this.#fail(new ExchangeError('LH_RETRY_STATUS', `server answered ${this.#status}`, 'written', undefined, reusable));
+      return;
+    }
+    this.#settled = true;
+    this.#stopTimer();
+    this.#responsePaused = false;
+    this.sink.end();
+    // The codec's verdict includes "the whole request was written": a server that answered
+    // before it got the whole body leaves that body's rest in flight (the codec destroyed it).
+    this.resolve({ status: this.#status, bytes: this.#bytes, reusable, serverMs: this.#headAt - this.#dispatchedAt, connectionAuth: this.#connectionAuth });
+  }
+
+  onError(err: LonghaulError): void {
+    if (this.#settled) return;
+    if (this.#discarding) {
+      this.#fail(new ExchangeError('LH_RETRY_STATUS', `server answered ${this.#status}, then: ${err.message}`, 'written', err));
+      return;
+    }
+    const p = this.#currentPhase();
+    this.#fail(new ExchangeError(exchangeErrorCode(err, p), err.message, p, err));
+  }
+}
+
+/**
+ * The X-Request-Id of a response head (the codec's flat latin1 [name, value, …] list), or null.
+ * Several that are not all one id return a value no request was sent with.
+ */
+function echoedRequestId(raw: readonly string[]): string | null {
   let found: string | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length !== 12 || name.toString('latin1').toLowerCase() !== 'x-request-id') continue;
-    const v = raw[i + 1]!.toString('latin1').trim();
+    if (name.length !== 12 || name.toLowerCase() !== 'x-request-id') continue;
+    const v = raw[i + 1]!.trim();
     if (found !== null && found !== v) return `${found},${v}`;
     found = v;
   }
@@ -308,21 +308,23 @@ function echoedRequestId(raw: Buffer[]): string | null {
 }
 
 /**
- * Our code for an error undici reports, by its stable `code` or class, never its message text
- * (issue 11 item 2; design "Blame the right side"):
- *  - the codec refused the request before sending it (UND_ERR_INVALID_ARG: a header, method or
- *    path it will not write; UND_ERR_NOT_SUPPORTED; a body not matching its Content-Length):
- *    the client's input, LH_CLIENT_BAD_REQUEST, never the server's fault;
- *  - after the response started: LH_RESPONSE_ABORTED;
- *  - llhttp refused the response (HTTPParserError, by class: undici 7.30 leaves its `code`
- *    undefined), an oversized or mis-framed response: LH_BAD_RESPONSE;
- *  - anything else (socket closed or reset, TLS error): LH_CONN_CLOSED_BEFORE_RESPONSE.
+ * Our code for an exchange failure, by its stable code, never its message text (issue 11
+ * item 2; design "Blame the right side"). The codec (http1-codec.ts) reports LonghaulErrors:
+ *  - LH_CLIENT_BAD_REQUEST: it refused the request before sending it (a header, method or path
+ *    it will not write; a body not matching its Content-Length): the client's input, never the
+ *    server's fault — whatever the phase;
+ *  - after the response started, any server-side failure is LH_RESPONSE_ABORTED;
+ *  - LH_BAD_RESPONSE: llhttp refused the response (malformed, oversized head, unasked upgrade);
+ *  - LH_CONN_CLOSED_BEFORE_RESPONSE: socket closed, reset or TLS error before the response.
+ * Errors raised by the exchange itself (timeouts, client abort, retry status) keep their code.
+ * Anything else (not ours) is classified by its `code`: ECONNRESET & co are a closed connection.
  */
 export function exchangeErrorCode(err: unknown, phase: ExchangePhase): ErrorCode {
-  if (err instanceof LonghaulError) return err.code;
+  if (err instanceof ExchangeError) return err.code;
   const c = errorCode(err);
-  if (c === 'UND_ERR_INVALID_ARG' || c === 'UND_ERR_NOT_SUPPORTED' || c === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return 'LH_CLIENT_BAD_REQUEST';
+  if (c === 'LH_CLIENT_BAD_REQUEST' || c === 'LH_CLIENT_ABORTED' || c === 'LH_CLIENT_SLOW_UPLOAD' || c === 'LH_BODY_READER_CLOSED') return c;
   if (phase === 'response-started') return 'LH_RESPONSE_ABORTED';
-  if (err instanceof undiciErrors.HTTPParserError || c.startsWith('HPE_') || c === 'UND_ERR_HEADERS_OVERFLOW' || c === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || c === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'LH_BAD_RESPONSE';
+  if (c === 'LH_BAD_RESPONSE' || c.startsWith('HPE_')) return 'LH_BAD_RESPONSE';
+  if (err instanceof LonghaulError) return err.code;
   return 'LH_CONN_CLOSED_BEFORE_RESPONSE';
 }

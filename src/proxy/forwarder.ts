@@ -187,6 +187,11 @@ export class Forwarder {
         j.connectMs += lease.connectMs;
         server.counters.requests++;
         if (reused) server.counters.requestsOnReused++;
+        // A reused connection is written to only after one event-loop turn in which bytes, FIN or
+        // a reset the server already sent are read (the codec retires an idle connection on any
+        // of them; the attempt then fails not-written and is retried for free). undici does the
+        // same since GHSA-35p6-xmwp-9g52; it narrows the window of a stray answer (F8).
+        if (reused) await new Promise<void>((r) => setImmediate(r));
         const result: ExchangeResult = await runExchange(
           lease,
           { method: req.method, path: req.target, headers, body: body ? body.reader() : null, serverTimeoutMs: cfg.timeouts.server, responseRules: cfg.responseHeaders, requestId: cfg.requestIdCheck ? j.requestId : undefined, ...(retryStatus ? { retryStatus } : {}) },

@@ -24,6 +24,11 @@ export interface TlsConnectOptions {
    * another (min-idle warm-up); waits at most about one setup time.
    */
   awaitSession?: boolean;
+  /**
+   * Node's `onread` (net.Socket kBuffer mode): incoming cleartext goes to `callback` in one
+   * reused buffer instead of 'data' events (the backend codec, pool/http1-codec.ts, issue 14).
+   */
+  onread?: { buffer: Buffer; callback: (nread: number, buf: Uint8Array) => boolean };
 }
 
 /**
@@ -58,6 +63,8 @@ export function connectTls(opts: TlsConnectOptions): Promise<TlsConnectResult> {
       ALPNProtocols: ['http/1.1'],
       // checkServerIdentity needs a name: with no SNI, verify against the address we dialled.
       checkServerIdentity: (_host, cert) => tls.checkServerIdentity(opts.sni ?? opts.host, cert),
+      // Not in @types/node's tls.ConnectionOptions, honoured by tls.connect (net.Socket option).
+      ...(opts.onread ? ({ onread: opts.onread } as object) : {}),
     });
     socket.setNoDelay(true);
     socket.on('session', (session: Buffer) => opts.sessions.set(key, session));

@@ -31,7 +31,7 @@ import { farmConfig, gatewayConfig, listenerConfig, serverConfig } from '../help
 import { pkiFiles } from '../helpers/pki-files.js';
 
 const CLIENTS = 12;
-const STRAY_DELAY_MS = 40;
+const STRAY_DELAY_MS = 200;
 
 interface DesyncServer {
   port: number;
@@ -43,8 +43,9 @@ interface DesyncServer {
 /**
  * GETs only. Each response echoes the request's X-Request-Id when `echo` (as Rails' RequestId
  * middleware does) and carries the path as its body. On the second request of every
- * connection the server first writes a stray 200 (no request id), then the real answer
- * STRAY_DELAY_MS later: the stray crossed the request on the wire.
+ * connection the server first writes a stray 200 (no request id); the real answer follows
+ * just before the answer to the next request on that connection (or STRAY_DELAY_MS later if none
+ * comes): the stray crossed the request on the wire.
  */
 async function startDesyncServer(cert: string, key: string, echo: boolean): Promise<DesyncServer> {
   const sockets = new Set<Socket>();
@@ -59,6 +60,7 @@ async function startDesyncServer(cert: string, key: string, echo: boolean): Prom
     s.on('error', () => {});
     let buf = '';
     let nth = 0;
+    let late: string | null = null;
     s.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
       for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
@@ -72,8 +74,18 @@ async function startDesyncServer(cert: string, key: string, echo: boolean): Prom
         if (nth === 2) {
           state.strays++;
           s.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstray');
-          setTimeout(() => s.writable && s.write(answer), STRAY_DELAY_MS);
-        } else s.write(answer);
+          // The real answer goes out behind the next request (it crossed the stray on the wire),
+          // or after STRAY_DELAY_MS on a connection left idle.
+          late = answer;
+          setTimeout(() => {
+            if (late !== null && s.writable) s.write(late);
+            late = null;
+          }, STRAY_DELAY_MS);
+        } else {
+          if (late !== null) s.write(late);
+          late = null;
+          s.write(answer);
+        }
       }
     });
   });
