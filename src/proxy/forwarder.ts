@@ -1,6 +1,6 @@
 import type { BackendServer } from '../balancer/backend-server.js';
 import type { Farm } from '../balancer/farm.js';
-import { upstreamHost } from '../balancer/host-header.js';
+import { checkHost, upstreamHost } from '../balancer/host-header.js';
 import { errorCode, isClientFault } from '../core/errors.js';
 import { BODY_HIGH_WATER } from '../core/request-body.js';
 import type { Logger } from '../core/logger.js';
@@ -173,7 +173,10 @@ export class Forwarder {
         // Built per attempt: the Host sent follows the server's SNI (host-header, issue 13).
         const headers = upstreamRequestHeaders(req.headers, {
           remoteAddress: req.remoteAddress, keepContentLength: req.body?.length != null, forwarded: req.forwardedFor,
-          host: upstreamHost(cfg.hostHeader, cfg.tls.sni.kind, sni, server.config.address.port), rules: cfg.requestHeaders,
+          // HTTP/1.1 needs a Host (RFC 9112 §3.2): an HTTP/1.0 request without one gets what a
+          // health check sends (the SNI, else the server's address), as undici's codec did.
+          host: upstreamHost(cfg.hostHeader, cfg.tls.sni.kind, sni, server.config.address.port) ?? (host === undefined ? checkHost(cfg.hostHeader, cfg.tls.sni.kind, sni, server.config.address.host, server.config.address.port) : undefined),
+          rules: cfg.requestHeaders,
         });
         // One id per request, the same on every attempt (the access line and the server agree).
         j.requestId = tagRequestId(req, headers, j.requestId);
