@@ -277,6 +277,11 @@ export class Http1Codec {
     const socket = this.#socket;
     if (socket.destroyed) return this.#fail('LH_CONN_CLOSED_BEFORE_RESPONSE', 'backend connection closed while the request was written');
     if (r.done) {
+      // A discarded body (RequestBody.discard: the response is already complete on the client's
+      // side) ends its reader early: never framed as complete — the server would take a
+      // truncated body as the whole request. The request stays unfinished, so the response's
+      // end destroys the connection (#finishResponse).
+      if (!this.#body!.done) return;
       if (this.#length !== -1 && this.#sent !== this.#length) return this.#fail('LH_CLIENT_BAD_REQUEST', `request body is ${this.#sent} bytes, content-length ${this.#length}`);
       const head = this.#pendingHead;
       this.#pendingHead = null;

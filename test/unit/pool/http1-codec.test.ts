@@ -324,6 +324,24 @@ t.test(`reading by ${m}`, async (t) => {
       t.equal(h.late, 0, 'the rest of the body reaches no handler');
     });
 
+    t.test('a discarded chunked body is never framed as complete', async (t) => {
+      const { server, open } = await setup(t, () => {});
+      const c = await open();
+      const rb = new RequestBody(null, { pause() {}, resume() {} });
+      const h = new Recorder();
+      c.codec.start({ method: 'POST', path: '/', headers: ['host', 'h'], body: rb.reader() }, h);
+      rb.push(Buffer.from('part'));
+      await until(() => server.sockets.length === 1 && c.socket.bytesWritten > 0, 'head and first chunk written');
+      rb.discard();
+      await new Promise((r) => setTimeout(r, 100));
+      t.equal(server.requests.length, 0, 'the server never saw the body end (no 0-chunk)');
+      server.sockets[0]!.write(ok('answer'));
+      await until(() => h.done, 'settled');
+      t.equal(h.body, 'answer');
+      t.notOk(c.codec.reusable);
+      t.ok(c.socket.destroyed, 'destroyed: the request was never finished');
+    });
+
     t.test('bytes, FIN while idle (also before the first exchange): reported, destroyed, never parsed', async (t) => {
       const { server, open } = await setup(t, () => {});
       const c = await open();
