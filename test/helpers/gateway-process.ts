@@ -31,3 +31,27 @@ export function startGatewayProcess(file: string, args: string[] = [], env: Reco
     },
   };
 }
+
+/** SIGKILL `pid` if it is still there (teardown of a process a test may already have stopped). */
+export function killQuietly(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * A one-listener, one-server gateway config whose client listener runs `engine` (the uws
+ * handover tests: cli-reuse-port-handover, cli-upgrade-uws).
+ */
+export function oneFarmConfig(opts: { port: number; engine: 'uws' | 'node'; cert: string; key: string; ca: string; farmPort: number }): string {
+  return `listeners:
+  - { name: clients, bind: "127.0.0.1:${opts.port}", engine: ${opts.engine}, farm: f, tls: { cert: ${opts.cert}, key: ${opts.key} } }
+log: { level: info, access: false }
+shutdown-grace: 5s
+farms:
+  - { name: f, tls: { ca: ${opts.ca}, sni: farm.test }, servers: [{ name: s1, address: "127.0.0.1:${opts.farmPort}" }] }
+`;
+}

@@ -10,7 +10,7 @@ import t from 'tap';
 import { startFarmServer } from '../../src/demo/farm-server.js';
 import { oneShotRequest } from '../../src/demo/one-shot-client.js';
 import { waitForGateway } from '../helpers/cli-child.js';
-import { startGatewayProcess } from '../helpers/gateway-process.js';
+import { oneFarmConfig, startGatewayProcess } from '../helpers/gateway-process.js';
 import { deadPort } from '../helpers/misbehaving-server.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
@@ -22,13 +22,7 @@ t.test('handover under a client loop: zero refused or reset connections', async 
   t.teardown(() => farm.close());
   const port = await deadPort();
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'longhaul-handover-')), 'gw.yaml');
-  writeFileSync(file, `listeners:
-  - { name: clients, bind: "127.0.0.1:${port}", engine: uws, farm: f, tls: { cert: ${f.gatewayCert}, key: ${f.gatewayKey} } }
-log: { level: info, access: false }
-shutdown-grace: 5s
-farms:
-  - { name: f, tls: { ca: ${f.caFile}, sni: farm.test }, servers: [{ name: s1, address: "127.0.0.1:${farm.port}" }] }
-`);
+  writeFileSync(file, oneFarmConfig({ port, engine: 'uws', cert: f.gatewayCert, key: f.gatewayKey, ca: f.caFile, farmPort: farm.port }));
   const old = startGatewayProcess(file, ['--reuse-port']);
   t.teardown(() => void old.child.kill('SIGKILL'));
   t.equal(await waitForGateway(port, f.pki.ca.certPem), 200, `old gateway serves ${old.err()}`);

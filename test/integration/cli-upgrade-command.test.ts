@@ -8,7 +8,7 @@ import path from 'node:path';
 import t from 'tap';
 import { startFarmServer } from '../../src/demo/farm-server.js';
 import { CLI, waitForGateway } from '../helpers/cli-child.js';
-import { startGatewayProcess } from '../helpers/gateway-process.js';
+import { killQuietly, startGatewayProcess } from '../helpers/gateway-process.js';
 import { deadPort } from '../helpers/misbehaving-server.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
@@ -44,13 +44,7 @@ farms:
   let newPid = 0;
   t.teardown(() => {
     old.child.kill('SIGKILL');
-    if (newPid) {
-      try {
-        process.kill(newPid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    killQuietly(newPid);
   });
   t.ok(await old.waitForLog('ready'), old.err());
   writeFileSync(good, config(path.join(dir, 'missing.pem')));

@@ -18,7 +18,7 @@ import t from 'tap';
 import { startFarmServer } from '../../src/demo/farm-server.js';
 import { oneShotRequest } from '../../src/demo/one-shot-client.js';
 import { waitForGateway } from '../helpers/cli-child.js';
-import { startGatewayProcess } from '../helpers/gateway-process.js';
+import { killQuietly, startGatewayProcess } from '../helpers/gateway-process.js';
 import { deadPort } from '../helpers/misbehaving-server.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
@@ -71,13 +71,7 @@ farms:
   let newPid = 0;
   t.teardown(() => {
     old.child.kill('SIGKILL');
-    if (newPid) {
-      try {
-        process.kill(newPid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
+    killQuietly(newPid);
   });
   t.ok(await old.waitForLog('ready'), `old gateway ready ${old.err()}`);
   t.equal(await waitForGateway(port, f.pki.ca.certPem), 200, 'old gateway serves');

@@ -13,7 +13,7 @@ import t from 'tap';
 import { startFarmServer } from '../../src/demo/farm-server.js';
 import { oneShotRequest } from '../../src/demo/one-shot-client.js';
 import { waitForGateway } from '../helpers/cli-child.js';
-import { startGatewayProcess } from '../helpers/gateway-process.js';
+import { killQuietly, oneFarmConfig, startGatewayProcess } from '../helpers/gateway-process.js';
 import { deadPort } from '../helpers/misbehaving-server.js';
 import { pkiFiles } from '../helpers/pki-files.js';
 
@@ -29,23 +29,9 @@ t.test('SIGUSR2 with a uws listener: refused without --reuse-port, handed over w
   const dir = mkdtempSync(path.join(tmpdir(), 'longhaul-upgrade-uws-'));
   const file = path.join(dir, 'gw.yaml');
   const pidFile = path.join(dir, 'gw.pid');
-  writeFileSync(file, `listeners:
-  - { name: clients, bind: "127.0.0.1:${port}", engine: uws, farm: f, tls: { cert: ${f.gatewayCert}, key: ${f.gatewayKey} } }
-log: { level: info, access: false }
-shutdown-grace: 5s
-farms:
-  - { name: f, tls: { ca: ${f.caFile}, sni: farm.test }, servers: [{ name: s1, address: "127.0.0.1:${farm.port}" }] }
-`);
+  writeFileSync(file, oneFarmConfig({ port, engine: 'uws', cert: f.gatewayCert, key: f.gatewayKey, ca: f.caFile, farmPort: farm.port }));
   let newPid = 0;
-  t.teardown(() => {
-    if (newPid) {
-      try {
-        process.kill(newPid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  });
+  t.teardown(() => killQuietly(newPid));
 
   // Without --reuse-port: refused, nothing spawned, still serving.
   const plain = startGatewayProcess(file, ['--pid-file', pidFile]);
